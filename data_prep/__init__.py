@@ -1,0 +1,1 @@
+"""Data preparation for SelfGNN: synthetic data sets in the original file format."""
