@@ -1,0 +1,288 @@
+"""Seeded synthetic data sets in the exact file format of the original SelfGNN code.
+
+The generator reproduces the preprocessing pipeline of the released SelfGNN
+notebooks (``preprocess_to_trnmat.ipynb`` and ``preprocess_to_sequence.ipynb``
+of HKUDS/SelfGNN, section 2 of the project's reference), starting from
+generated instead of downloaded interactions, so tests and benchmarks need no
+outside data.  ``<out>/<name>/`` receives four pickle files:
+
+* ``trn_mat_time``: ``[trnMat, subMats, timeMat]``.  ``trnMat`` is a float64
+  ``csr_matrix`` (U, I) holding 1.0 per training interaction; ``subMats`` is a
+  list of G ``np.intc`` ``csr_matrix`` (one per equal-width time interval of the
+  training interactions) holding the unix timestamp of each interaction;
+  ``timeMat`` holds the interval index of each training interaction (index 0
+  is not stored, as with the original ``dok_matrix`` assignment).
+* ``sequence``: per user, all items (0-based) sorted by time, test and
+  validation items included (the original builds it before removing them).
+* ``tst_int``: per user, the test item (the latest interaction) or ``None``.
+* ``test_dict``: 1-based test user id -> ``negatives`` 1-based item ids drawn
+  uniformly with replacement, rejecting the user's interacted items.
+
+Test users are ``np.random.RandomState(seed).permutation(U)[:test_users]`` as
+in the notebook.  Training interactions exclude the test item of test users and
+then the latest remaining (validation) item of every user.
+
+Usage: ``python -m data_prep.synthetic --preset tiny --out /tmp/ds``.
+"""
+import argparse
+import dataclasses
+import os
+import pickle
+import sys
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+T_MIN = 1388534400  # 2014-01-01 00:00:00 UTC
+T_MAX = 1406073600  # 2014-07-23 00:00:00 UTC
+FILE_NAMES = ("trn_mat_time", "sequence", "tst_int", "test_dict")
+
+
+@dataclasses.dataclass(frozen=True)
+class SyntheticConfig:
+    """Shape, randomness and latent-structure knobs of a synthetic data set."""
+
+    name: str
+    users: int
+    items: int
+    graphs: int
+    test_users: int
+    negatives: int
+    mean_len: float
+    min_len: int = 5
+    max_len: int | None = None
+    seed: int = 100
+    alpha: float = 0.9
+    clusters: int | None = None
+    fav_share: float = 0.8
+
+
+PRESETS = {
+    "tiny": SyntheticConfig("tiny", 80, 60, 3, 40, 99, 10, 5, 20, 100),
+    "small": SyntheticConfig("small", 1000, 800, 4, 500, 199, 20, 5, None, 100),
+    "amazonlike": SyntheticConfig("amazon", 11199, 30821, 5, 10000, 999, 33.6, 5, None, 100),
+}
+
+
+def validate(config):
+    """Raise ValueError with a one-line, actionable message if config is unusable."""
+    checks = [
+        (bool(config.name) and os.sep not in config.name and config.name not in (".", ".."),
+         f"name {config.name!r} must be a plain directory name; pass e.g. --name mydata"),
+        (config.users >= 1, f"users ({config.users}) must be >= 1; raise --users"),
+        (config.graphs >= 1, f"graphs ({config.graphs}) must be >= 1; raise --graphs"),
+        (1 <= config.test_users <= config.users,
+         f"test_users ({config.test_users}) must be between 1 and users ({config.users}); "
+         "lower --test_users or raise --users"),
+        (config.negatives >= 1, f"negatives ({config.negatives}) must be >= 1; raise --negatives"),
+        (config.min_len >= 3, f"min_len ({config.min_len}) must be >= 3 (test, validation and "
+         "one training item per user)"),
+        (config.mean_len >= config.min_len,
+         f"mean_len ({config.mean_len}) must be >= min_len ({config.min_len}); raise --mean_len"),
+        (config.max_len is None or config.max_len >= config.min_len,
+         f"max_len ({config.max_len}) must be >= min_len ({config.min_len})"),
+        (config.items >= 2 * config.min_len,
+         f"items ({config.items}) must be >= 2 * min_len ({2 * config.min_len}) so users get "
+         "distinct items and negatives can be sampled; raise --items"),
+        (config.alpha > 0, f"alpha ({config.alpha}) must be > 0"),
+        (0.0 <= config.fav_share <= 1.0, f"fav_share ({config.fav_share}) must be in [0, 1]"),
+        (config.clusters is None or 1 <= config.clusters <= config.items,
+         f"clusters ({config.clusters}) must be between 1 and items ({config.items})"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ValueError(message)
+
+
+def _cdf(weights):
+    """Cumulative distribution of weights whose last entry is exactly 1.0."""
+    cdf = np.cumsum(weights) / weights.sum()
+    cdf[-1] = 1.0
+    return cdf
+
+
+def _draw_items(rng, config, lengths):
+    """Distinct items per user (user-sorted, draw order) from clustered power-law popularity."""
+    n_users, n_items = config.users, config.items
+    n_clusters = config.clusters or int(np.clip(n_items // 30, 2, 50))
+    popularity = (rng.permutation(n_items) + 1.0) ** -config.alpha
+    cluster_of = rng.permutation(n_items) % n_clusters
+    members = [np.flatnonzero(cluster_of == c) for c in range(n_clusters)]
+    item_by_slot = np.concatenate(members)
+    cluster_cdf = np.concatenate([c + _cdf(popularity[m]) for c, m in enumerate(members)])
+    cluster_end = np.cumsum([m.size for m in members])
+    global_cdf = _cdf(popularity)
+    favourites = rng.integers(n_clusters, size=(n_users, 2))
+    single = rng.random(n_users) < 0.5
+    favourites[single, 1] = favourites[single, 0]
+
+    acc_users = np.empty(0, np.int64)
+    acc_items = np.empty(0, np.int64)
+    pending, need = np.arange(n_users), lengths.copy()
+    for round_no in range(1000):
+        batch = 2 * need[pending] + 4
+        users = np.repeat(pending, batch)
+        position = np.arange(users.size) - np.repeat(np.cumsum(batch) - batch, batch)
+        # Interest drifts from the first to the second favourite cluster over time.
+        late = rng.random(users.size) < (position + 0.5) / np.repeat(batch, batch)
+        cluster = np.where(late, favourites[users, 1], favourites[users, 0])
+        u = rng.random(users.size)
+        slot = np.minimum(np.searchsorted(cluster_cdf, cluster + u, side="right"),
+                          cluster_end[cluster] - 1)
+        items = np.where(rng.random(users.size) < config.fav_share, item_by_slot[slot],
+                         np.searchsorted(global_cdf, u, side="right"))
+        if round_no >= 20:
+            items = rng.integers(n_items, size=users.size)
+        all_users = np.concatenate([acc_users, users])
+        all_items = np.concatenate([acc_items, items])
+        first = np.sort(np.unique(all_users * n_items + all_items, return_index=True)[1])
+        order = first[np.argsort(all_users[first], kind="stable")]
+        all_users, all_items = all_users[order], all_items[order]
+        counts = np.bincount(all_users, minlength=n_users)
+        rank = np.arange(all_users.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        keep = rank < lengths[all_users]
+        acc_users, acc_items = all_users[keep], all_items[keep]
+        need = lengths - np.bincount(acc_users, minlength=n_users)
+        pending = np.flatnonzero(need > 0)
+        if pending.size == 0:
+            return acc_users, acc_items
+    raise RuntimeError("could not draw enough distinct items per user")
+
+
+def _draw_times(rng, users, n_users):
+    """Distinct integer timestamps per user inside a per-user activity window."""
+    span = T_MAX - T_MIN
+    width = (span * rng.uniform(0.3, 1.0, n_users)).astype(np.int64)
+    start = T_MIN + (rng.random(n_users) * (span - width + 1)).astype(np.int64)
+    times = start[users] + rng.integers(0, width[users] + 1)
+    while True:
+        key = users * (span + 1) + (times - T_MIN)
+        order = np.argsort(key, kind="stable")
+        dup = np.zeros(users.size, bool)
+        dup[order[1:]] = key[order[1:]] == key[order[:-1]]
+        if not dup.any():
+            return times[np.lexsort((times, users))]
+        times[dup] = start[users[dup]] + rng.integers(0, width[users[dup]] + 1)
+
+
+def _sample_negatives(rng, test_users, all_keys, n_items, n_neg):
+    """Uniform 0-based negatives (with replacement) avoiding the sorted (u*I+i) keys."""
+    flat = rng.integers(0, n_items, size=test_users.size * n_neg)
+    rows = np.repeat(test_users.astype(np.int64), n_neg)
+    idx = np.arange(flat.size)
+    while idx.size:
+        keys = rows[idx] * n_items + flat[idx]
+        pos = np.minimum(np.searchsorted(all_keys, keys), all_keys.size - 1)
+        idx = idx[all_keys[pos] == keys]
+        flat[idx] = rng.integers(0, n_items, size=idx.size)
+    return flat.reshape(test_users.size, n_neg)
+
+
+def generate(config):
+    """Build the four data-set objects ('trn_mat_time', 'sequence', 'tst_int', 'test_dict')."""
+    validate(config)
+    rng = np.random.default_rng(config.seed)
+    n_users, n_items, n_graphs = config.users, config.items, config.graphs
+    cap = min(config.max_len or n_items, n_items // 2)
+    extra = rng.geometric(1.0 / (config.mean_len - config.min_len + 1), n_users) - 1
+    lengths = np.minimum(config.min_len + extra, cap)
+    users, items = _draw_items(rng, config, lengths)
+    times = _draw_times(rng, users, n_users)
+    ends = np.cumsum(lengths)
+
+    test_users = np.random.RandomState(config.seed).permutation(n_users)[:config.test_users]
+    is_test = np.zeros(n_users, bool)
+    is_test[test_users] = True
+    tst_int = [None] * n_users
+    for user, item in zip(test_users.tolist(), items[ends[test_users] - 1].tolist()):
+        tst_int[user] = item
+    sequence = [part.tolist() for part in np.split(items, ends[:-1])]
+
+    train = np.ones(users.size, bool)
+    train[ends[is_test] - 1] = False
+    train[ends - 1 - is_test] = False
+    t_users, t_items, t_times = users[train], items[train], times[train]
+    shape = (n_users, n_items)
+    trn_mat = sp.csr_matrix((np.ones(t_users.size), (t_users, t_items)), shape=shape)
+    min_t, max_t = int(t_times.min()), int(t_times.max())
+    if max_t == min_t:
+        raise ValueError("all training interactions share one timestamp; raise --users")
+    interval = (max_t - min_t) / n_graphs
+    graph_no = np.minimum(((t_times - min_t) / interval).astype(np.int64), n_graphs - 1)
+    sub_mats = []
+    for k in range(n_graphs):
+        sel = graph_no == k
+        if not sel.any():
+            raise ValueError(f"interval graph {k} of {n_graphs} is empty; lower --graphs "
+                             "or raise --users")
+        sub_mats.append(sp.csr_matrix((t_times[sel].astype(np.intc), (t_users[sel], t_items[sel])),
+                                      shape=shape, dtype=np.intc))
+    time_mat = sp.csr_matrix((graph_no.astype(int), (t_users, t_items)), shape=shape, dtype=int)
+    time_mat.eliminate_zeros()
+    for mat in [trn_mat, time_mat, *sub_mats]:
+        mat.sort_indices()
+
+    negatives = _sample_negatives(rng, test_users, np.sort(users * n_items + items),
+                                  n_items, config.negatives) + 1
+    test_dict = {int(u) + 1: row for u, row in zip(test_users, negatives.tolist())}
+    return {"trn_mat_time": [trn_mat, sub_mats, time_mat], "sequence": sequence,
+            "tst_int": tst_int, "test_dict": test_dict}
+
+
+def write(dataset, directory):
+    """Pickle the four objects into directory, atomically per file (temp file + os.replace)."""
+    os.makedirs(directory, exist_ok=True)
+    for name in FILE_NAMES:
+        tmp_path = os.path.join(directory, f".{name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp_path, "wb") as handle:
+                pickle.dump(dataset[name], handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp_path, os.path.join(directory, name))
+        except BaseException:
+            if os.path.exists(tmp_path):
+                os.remove(tmp_path)
+            raise
+
+
+def _parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m data_prep.synthetic",
+        description="Write a seeded synthetic SelfGNN data set (four pickle files) to OUT/NAME/.")
+    parser.add_argument("--preset", default="tiny", help=f"one of {', '.join(PRESETS)}")
+    parser.add_argument("--out", default="Datasets", help="parent directory (default Datasets)")
+    parser.add_argument("--name", help="data-set directory name (default: the preset's)")
+    for flag in ("seed", "users", "items", "graphs", "test_users", "negatives"):
+        parser.add_argument(f"--{flag}", type=int, help=f"override the preset's {flag}")
+    parser.add_argument("--mean_len", type=float, help="override the preset's mean_len")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    """Command-line entry point; exits with code 2 and a one-line message on bad input."""
+    args = _parse_args(argv)
+    try:
+        if args.preset not in PRESETS:
+            raise ValueError(f"unknown preset {args.preset!r}; use --preset with one of "
+                             f"{', '.join(PRESETS)}")
+        overrides = {key: value for key, value in vars(args).items()
+                     if key not in ("preset", "out") and value is not None}
+        config = dataclasses.replace(PRESETS[args.preset], **overrides)
+        started = time.perf_counter()
+        dataset = generate(config)
+        directory = os.path.join(args.out, config.name)
+        write(dataset, directory)
+    except ValueError as error:
+        print(f"data_prep.synthetic: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    trn_mat, sub_mats, _ = dataset["trn_mat_time"]
+    print(f"users={config.users} items={config.items} "
+          f"interactions={sum(map(len, dataset['sequence']))} training={trn_mat.nnz}")
+    print(f"graph edges={[mat.nnz for mat in sub_mats]} test_users={len(dataset['test_dict'])}")
+    print(f"seconds={time.perf_counter() - started:.2f} written to {directory}")
+
+
+if __name__ == "__main__":
+    main()

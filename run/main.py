@@ -1,0 +1,38 @@
+"""Train and evaluate SelfGNN: `python run/main.py --data amazon` (the original's main.py).
+
+Flags are the original's (`python run/main.py --helpfull`); `--data amazon|gowalla|
+movielens|yelp` applies the original's shell-script values unless a flag is given.
+"""
+import os
+import sys
+
+from absl import app, flags, logging
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from selfgnn import data_handler, params  # noqa: E402  (after the path fix for a plain checkout)
+
+params.define_flags()
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    logging.set_verbosity(logging.WARNING)
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    try:
+        config = params.from_flags(FLAGS)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    from selfgnn import trainer  # TensorFlow is imported only once the flags are good
+    try:
+        trainer.run(config)
+    except (data_handler.DataError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    app.run(main, argv=params.normalize_bool_args(sys.argv))

@@ -1,0 +1,163 @@
+"""Loads and validates the four pickles of the original (`DataHandler.LoadData`).
+
+`<data_dir>/<data>/` holds `trn_mat_time` ([trnMat, subMats, timeMat]),
+`sequence`, `tst_int` and `test_dict` (reference section 1). As in the
+original, the training matrix the model uses is rebuilt from `sequence`
+(`generate_rating_matrix_test`), and `trnMat` only fixes the user and item
+counts. Every problem is reported as one `DataError` naming the file.
+"""
+import dataclasses
+import os
+import pickle
+
+import numpy as np
+import scipy.sparse as sp
+
+FILES = ("trn_mat_time", "sequence", "tst_int", "test_dict")
+
+
+class DataError(ValueError):
+    """A data file is missing, unreadable or inconsistent."""
+
+
+@dataclasses.dataclass
+class Dataset:
+    """The loaded data set; field names follow the original's handler attributes."""
+    directory: str
+    num_users: int
+    num_items: int
+    sequences: list          # U int64 arrays, time order, 0-based items
+    train_mat: sp.csr_matrix  # [U, I] rebuilt from sequences (counts)
+    sub_mats: list           # G csr [U, I], stored values = timestamps
+    time_mat: sp.spmatrix    # interval numbers (unused by the model)
+    tst_int: list            # U entries: test item or None
+    test_users: np.ndarray   # users with a test item, ascending
+    test_dict: dict          # 1-based user -> 1-based negatives
+
+    def graph_edges(self, k):
+        """(users, items) int32 edge lists of interval graph k, in stored order.
+
+        Mirrors `transToLsts`: every stored entry is an edge (values are
+        ignored), and a graph with no entries gets the dummy edge (0, 0).
+        """
+        coo = sp.coo_matrix(self.sub_mats[k])
+        if coo.nnz == 0:
+            return np.zeros(1, np.int32), np.zeros(1, np.int32)
+        return coo.row.astype(np.int32), coo.col.astype(np.int32)
+
+
+def dataset_dir(data_dir, data):
+    """`<data_dir>/<data>`; for yelp also accepts the original's `Yelp` spelling."""
+    path = os.path.join(data_dir, data)
+    if data == "yelp" and not os.path.isdir(path) and os.path.isdir(os.path.join(data_dir, "Yelp")):
+        return os.path.join(data_dir, "Yelp")
+    return path
+
+
+def _load(path):
+    if not os.path.isfile(path):
+        raise DataError(f"{path}: file not found (expected the original's four pickles "
+                        f"{', '.join(FILES)} in {os.path.dirname(path)}; make them with "
+                        f"`python -m data_prep.synthetic` or the original notebooks)")
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
+            ImportError, IndexError, KeyError) as e:
+        raise DataError(f"{path}: not a readable pickle ({type(e).__name__}: {e}); "
+                        f"the file is truncated or not in the original format") from e
+
+
+def _require(ok, path, message):
+    if not ok:
+        raise DataError(f"{path}: {message}")
+
+
+def _rating_matrix(sequences, num_users, num_items):
+    """`generate_rating_matrix_test`: one count per occurrence in `sequence`."""
+    lengths = np.fromiter((len(s) for s in sequences), np.int64, len(sequences))
+    rows = np.repeat(np.arange(num_users), lengths)
+    cols = np.concatenate(sequences) if len(sequences) else np.zeros(0, np.int64)
+    return sp.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(num_users, num_items))
+
+
+def load_dataset(directory, graph_num, test_size, percent=0.0):
+    """Loads and validates `directory`; `graph_num` and `test_size` are the flags.
+
+    With `percent > 0` the training file is `noise_<percent:.2f>` as in the original.
+    """
+    trn_name = "noise_%.2f" % percent if percent > 1e-8 else "trn_mat_time"
+    paths = {name: os.path.join(directory, name) for name in FILES}
+    paths["trn_mat_time"] = os.path.join(directory, trn_name)
+    objs = {name: _load(path) for name, path in paths.items()}
+
+    p = paths["trn_mat_time"]
+    trn = objs["trn_mat_time"]
+    _require(isinstance(trn, (list, tuple)) and len(trn) == 3, p,
+             f"expected a list [trnMat, subMats, timeMat], got {type(trn).__name__}"
+             + (f" of length {len(trn)}" if isinstance(trn, (list, tuple)) else ""))
+    trn_mat, sub_mats, time_mat = trn
+    _require(sp.issparse(trn_mat) and len(trn_mat.shape) == 2, p,
+             f"trnMat must be a scipy sparse matrix, got {type(trn_mat).__name__}")
+    num_users, num_items = trn_mat.shape
+    _require(isinstance(sub_mats, (list, tuple)) and all(sp.issparse(m) for m in sub_mats), p,
+             "subMats must be a list of scipy sparse matrices")
+    for k, m in enumerate(sub_mats):
+        _require(m.shape == trn_mat.shape, p,
+                 f"interval graph {k} has shape {m.shape}, trnMat has {trn_mat.shape}")
+    _require(graph_num <= len(sub_mats), p,
+             f"--graphNum {graph_num} but the file holds {len(sub_mats)} interval graphs; "
+             f"pass --graphNum {len(sub_mats)} or less")
+    sub_mats = [sp.csr_matrix(m) for m in sub_mats]
+
+    p = paths["sequence"]
+    seq = objs["sequence"]
+    _require(isinstance(seq, (list, tuple)), p, f"expected a list, got {type(seq).__name__}")
+    _require(len(seq) == num_users, p,
+             f"has {len(seq)} users but trnMat has {num_users} rows")
+    sequences = []
+    for u, s in enumerate(seq):
+        try:
+            arr = np.asarray(s, dtype=np.int64).reshape(-1)
+        except (TypeError, ValueError) as e:
+            raise DataError(f"{p}: entry of user {u} is not a list of item ids ({e})") from e
+        if arr.size and (arr.min() < 0 or arr.max() >= num_items):
+            raise DataError(f"{p}: user {u} has item id {arr.min() if arr.min() < 0 else arr.max()} "
+                            f"outside [0, {num_items})")
+        sequences.append(arr)
+
+    p = paths["tst_int"]
+    tst = objs["tst_int"]
+    _require(isinstance(tst, (list, tuple, np.ndarray)), p,
+             f"expected a list, got {type(tst).__name__}")
+    tst_int = list(tst)
+    _require(len(tst_int) == num_users, p,
+             f"has {len(tst_int)} entries but trnMat has {num_users} users")
+    test_users = np.array([u for u, t in enumerate(tst_int) if t is not None], np.int64)
+    _require(len(test_users) > 0, p, "no test user (every entry is None)")
+    for u in test_users:
+        t = tst_int[u]
+        _require(isinstance(t, (int, np.integer)) and 0 <= t < num_items, p,
+                 f"test item of user {u} is {t!r}, not an item id in [0, {num_items})")
+
+    p = paths["test_dict"]
+    test_dict = objs["test_dict"]
+    _require(isinstance(test_dict, dict), p, f"expected a dict, got {type(test_dict).__name__}")
+    need = test_size - 1
+    for u in test_users:
+        negs = test_dict.get(int(u) + 1)
+        _require(negs is not None, p,
+                 f"test user {u} (key {u + 1}, keys are 1-based) is missing")
+        negs = np.asarray(negs[:need])
+        _require(len(negs) == need, p,
+                 f"user key {u + 1} has {len(negs)} negatives, --testSize {test_size} needs "
+                 f"{need}; lower --testSize")
+        _require(negs.min() >= 1 and negs.max() <= num_items, p,
+                 f"user key {u + 1} has negative ids outside [1, {num_items}] (ids are 1-based)")
+        _require(not np.any(negs - 1 == tst_int[u]), p,
+                 f"user key {u + 1}: the test item is among its own negatives")
+
+    return Dataset(directory=directory, num_users=num_users, num_items=num_items,
+                   sequences=sequences, train_mat=_rating_matrix(sequences, num_users, num_items),
+                   sub_mats=sub_mats[:graph_num], time_mat=time_mat, tst_int=tst_int,
+                   test_users=test_users, test_dict=test_dict)

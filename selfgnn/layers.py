@@ -1,0 +1,164 @@
+"""The building blocks of SelfGNN, each matching one TF1 construct of the original.
+
+Every variable is created through a `VariableFactory`, which names it with the
+original's TF1 name (`LayerNorm_2/beta`, `dense_5/kernel`, ...) and records the
+creation order, so that a TF1 checkpoint can be mapped onto the port
+(`../shared/TF1_CHECKPOINT_VARIABLES.md`). Initial values come from stateless
+ops seeded by (seed, creation index): the same seed gives the same weights.
+"""
+import math
+
+import tensorflow as tf
+
+
+def leaky_relu(x, leaky):
+    """`NNLayers.ActivateHelp('leakyRelu')`: max(leaky * x, x) (not tf.nn.leaky_relu for leaky > 1)."""
+    return tf.maximum(leaky * x, x)
+
+
+def glorot_limit(shape):
+    """Xavier-uniform bound of TF1's `xavier_initializer` / `glorot_uniform_initializer`.
+
+    For rank > 2 the leading dims are a receptive field: fan_in = shape[-2] * rf,
+    fan_out = shape[-1] * rf, so uEmbed [G, U, d] gets sqrt(6 / (G U + G d)).
+    """
+    if len(shape) == 1:
+        fan_in = fan_out = shape[0]
+    else:
+        receptive = math.prod(shape[:-2])
+        fan_in, fan_out = shape[-2] * receptive, shape[-1] * receptive
+    return math.sqrt(6.0 / (fan_in + fan_out))
+
+
+class VariableFactory:
+    """Creates variables under their TF1 names, in order, from one seed."""
+
+    def __init__(self, seed):
+        self.seed = int(seed)
+        self.created = []  # (tf1_name, variable, regularized) in creation order
+
+    def make(self, name, shape, init="xavier", regularize=False, trainable=True):
+        index = len(self.created)
+        shape = [int(s) for s in shape]
+        if init == "xavier":
+            limit = glorot_limit(shape)
+            value = tf.random.stateless_uniform(shape, seed=[self.seed, index],
+                                                minval=-limit, maxval=limit)
+        elif init == "zeros":
+            value = tf.zeros(shape)
+        elif init == "ones":
+            value = tf.ones(shape)
+        else:
+            raise ValueError(f"unknown initializer {init!r}")
+        var = tf.Variable(value, name=name, trainable=trainable)
+        self.created.append((name, var, regularize))
+        return var
+
+
+class LayerNorm(tf.Module):
+    """`tf.contrib.layers.layer_norm` with its defaults.
+
+    y = (x - mean) / sqrt(var + 1e-12) * gamma + beta, with mean and var taken
+    over every axis but the first (begin_norm_axis=1: for [N, G, d], over G and d
+    together) and gamma, beta of shape [d] (begin_params_axis=-1).
+    """
+
+    def __init__(self, factory, name, dim):
+        super().__init__(name=name.replace("/", "_"))
+        self.beta = factory.make(f"{name}/beta", [dim], init="zeros")
+        self.gamma = factory.make(f"{name}/gamma", [dim], init="ones")
+
+    def __call__(self, x):
+        axes = list(range(1, x.shape.rank))
+        mean, variance = tf.nn.moments(x, axes, keepdims=True)
+        return tf.nn.batch_normalization(x, mean, variance, self.beta, self.gamma, 1e-12)
+
+
+class Dense(tf.Module):
+    """`tf.layers.dense(x, units)`: x @ kernel + bias, Xavier-uniform kernel, zero bias."""
+
+    def __init__(self, factory, name, in_dim, units):
+        super().__init__(name=name)
+        self.kernel = factory.make(f"{name}/kernel", [in_dim, units])
+        self.bias = factory.make(f"{name}/bias", [units], init="zeros")
+
+    def __call__(self, x):
+        return tf.tensordot(x, self.kernel, 1) + self.bias
+
+
+class MultiHeadSelfAttention(tf.Module):
+    """`Utils/attention.py` MultiHeadSelfAttention + ScaledDotProductAttention.
+
+    q, k, v = dense_q(x), dense_k(x), dense_v(x), split into h heads of d/h;
+    a = exp(q k^T / sqrt(d/h)); a = a / (sum_j a + 1e-8) (no max subtraction,
+    no softmax op); out = concat_heads(a v). No output projection.
+    """
+
+    def __init__(self, factory, dense_names, dim, heads):
+        super().__init__(name=dense_names[0])
+        self.heads, self.depth = heads, dim // heads
+        self.q, self.k, self.v = (Dense(factory, n, dim, dim) for n in dense_names)
+
+    def __call__(self, x):
+        n, t = tf.shape(x)[0], x.shape[1]                     # x: [N, T, d]
+
+        def split(y):                                          # [N, T, d] -> [N, h, T, d/h]
+            return tf.transpose(tf.reshape(y, [n, t, self.heads, self.depth]), [0, 2, 1, 3])
+
+        q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
+        scores = tf.exp(tf.matmul(q, k, transpose_b=True) / math.sqrt(self.depth))  # [N, h, T, T]
+        attn = scores / (tf.reduce_sum(scores, axis=-1, keepdims=True) + 1e-8)
+        context = tf.matmul(attn, v)                           # [N, h, T, d/h]
+        return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [n, t, self.heads * self.depth])
+
+
+class BasicLSTMCell(tf.Module):
+    """`tf.contrib.rnn.BasicLSTMCell(d)` in a `DropoutWrapper(output_keep_prob)`.
+
+    [i, j, f, o] = [x, h] @ kernel + bias (kernel [2d, 4d], gate order i, j, f, o);
+    c' = c * sigmoid(f + 1.0) + sigmoid(i) * tanh(j); h' = tanh(c') * sigmoid(o).
+    The forget bias 1.0 is a constant. Dropout applies to each step's output,
+    never to the state. Kernel: TF1's default glorot-uniform; bias: zeros.
+    """
+
+    PREFIX = "rnn/multi_rnn_cell/cell_0/basic_lstm_cell"
+
+    def __init__(self, factory, dim):
+        super().__init__(name="basic_lstm_cell")
+        self.dim = dim
+        self.kernel = factory.make(f"{self.PREFIX}/kernel", [2 * dim, 4 * dim])
+        self.bias = factory.make(f"{self.PREFIX}/bias", [4 * dim], init="zeros")
+
+    def __call__(self, inputs, keep_rate=1.0, rng=None):
+        """inputs [N, T, d] -> outputs [N, T, d] (zero initial state, like dynamic_rnn)."""
+        n = tf.shape(inputs)[0]
+        c = h = tf.zeros([n, self.dim], inputs.dtype)          # [N, d]
+        outputs = []
+        for t in range(inputs.shape[1]):
+            gates = tf.matmul(tf.concat([inputs[:, t], h], 1), self.kernel) + self.bias  # [N, 4d]
+            i, j, f, o = tf.split(gates, 4, axis=1)
+            c = c * tf.sigmoid(f + 1.0) + tf.sigmoid(i) * tf.tanh(j)
+            h = tf.tanh(c) * tf.sigmoid(o)
+            outputs.append(dropout(h, keep_rate, rng))
+        return tf.stack(outputs, axis=1)                       # [N, T, d]
+
+
+def dropout(x, keep_rate, rng):
+    """TF1 `tf.nn.dropout(x, keep_prob)`: keep with probability p, scale kept by 1/p."""
+    if rng is None or keep_rate >= 1.0:
+        return x
+    keep = tf.cast(rng.uniform(tf.shape(x)) < keep_rate, x.dtype)
+    return x * keep / keep_rate
+
+
+def propagate(src, src_of_edge, dst_of_edge, num_dst, leaky):
+    """`messagePropagate`: leakyRelu(segment_sum(src[src_of_edge], dst_of_edge)).
+
+    No edge weights and no degree normalisation: `transToLsts(norm=True)` casts
+    the normalised values into an int32 array, so every value is 0 and only the
+    indices are used, which also makes `edgeDropout` a no-op. The original pads
+    the segment sum by 100 rows and looks ids up; summing into `num_dst` rows
+    gives the same numbers for every node without the crash.
+    """
+    messages = tf.gather(src, src_of_edge)                     # [E, d]
+    return leaky_relu(tf.math.unsorted_segment_sum(messages, dst_of_edge, num_dst), leaky)

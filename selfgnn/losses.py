@@ -1,0 +1,37 @@
+"""Loss terms of SelfGNN as pure tensor functions (original `model.py` 185-246)."""
+import tensorflow as tf
+
+
+def split_halves(x):
+    """First half vs second half of a pair list (`tf.slice(x, [0], [n//2])`, `[n//2:]`).
+
+    The original splits every pair list this way, including the SAL lists whose
+    sampler writes pairs interleaved (pos, neg, pos, neg, ...).
+    """
+    n = tf.shape(x)[0] // 2
+    return x[:n], x[n:]
+
+
+def hinge_pair_loss(pos, neg):
+    """preLoss = mean(max(0, 1 - (pos - neg))) (line 244)."""
+    return tf.reduce_mean(tf.maximum(0.0, 1.0 - (pos - neg)))
+
+
+def sal_hinge_loss(long_scores, weights, short_scores):
+    """One interval graph's personalized self-augmented loss (lines 191-202).
+
+    long_scores: [P] stop-gradient long-term scores sum(leakyRelu(f_u * f_i));
+    weights: [P] per-pair user weights w_k(u); short_scores: [P] short-term
+    scores sum(leakyRelu(u_k * i_k)). With halves a (first) and b (second):
+    S = w_a * s_a - w_b * s_b and the loss is sum(max(0, 1 - S * (short_a - short_b))).
+    """
+    long_pos, long_neg = split_halves(tf.stop_gradient(long_scores))
+    w_pos, w_neg = split_halves(weights)
+    short_pos, short_neg = split_halves(short_scores)
+    target = w_pos * long_pos - w_neg * long_neg
+    return tf.reduce_sum(tf.maximum(0.0, 1.0 - target * (short_pos - short_neg)))
+
+
+def l2_sum(variables):
+    """`NNLayers.Regularize()`: a plain sum of squares (not tf.nn.l2_loss, which halves it)."""
+    return tf.add_n([tf.reduce_sum(tf.square(v)) for v in variables])

@@ -1,0 +1,165 @@
+"""SelfGNN (`Recommender.ours` and `prepareModel` of the original `model.py`).
+
+Shapes: U users, I items, G interval graphs, d = latdim, B = batch (padded),
+L = pos_length, P = pairs in a batch. The loss hook is `loss_terms`: a subclass
+(HardGNN) overrides it and keeps everything else.
+"""
+import collections
+
+import tensorflow as tf
+
+from selfgnn import layers, losses
+
+NodeEmbeddings = collections.namedtuple(
+    "NodeEmbeddings", ["user_short", "item_short", "final_user", "final_item"])
+NodeEmbeddings.__doc__ = """user_short [G, U, d], item_short [G, I, d]: per-graph GNN outputs;
+final_user [U, d], final_item [I, d]: after LSTM, layer norm, attention and the mean over G."""
+
+
+class SelfGNN(tf.Module):
+    """The SelfGNN model with the original's variables, names and creation order."""
+
+    MAX_TIME = 1  # `self.maxTime = 1` in `prepareGlobalData`; timeEmbed is [MAX_TIME + 1, d]
+
+    def __init__(self, params, num_users, num_items, graph_edges):
+        """graph_edges: G pairs (users_of_edge, items_of_edge) of int32 arrays."""
+        super().__init__(name="selfgnn")
+        if len(graph_edges) != params.graphNum:
+            raise ValueError(f"got {len(graph_edges)} interval graphs, --graphNum is "
+                             f"{params.graphNum}")
+        self.params = params
+        self.num_users, self.num_items = int(num_users), int(num_items)
+        self.edges = [(tf.constant(u, tf.int32), tf.constant(i, tf.int32)) for u, i in graph_edges]
+        p, d, g = params, params.latdim, params.graphNum
+        f = layers.VariableFactory(p.seed)
+        self.factory = f
+        # Lines 108-117: embeddings, all Xavier-uniform and L2-regularized.
+        self.uEmbed = f.make("uEmbed", [g, num_users, d], regularize=True)
+        self.iEmbed = f.make("iEmbed", [g, num_items, d], regularize=True)
+        self.posEmbed = f.make("posEmbed", [p.pos_length, d], regularize=True)
+        self.timeEmbed = f.make("timeEmbed", [self.MAX_TIME + 1, d], regularize=True)
+        # Each messagePropagate call makes FC(timeEmbed, d, reg=True) and drops its
+        # output: a [d, d] weight that only enters the L2 term. Kept, so regLoss and
+        # the checkpoint layout match (graph k, layer l, user call then item call).
+        self.unused_time_fc = [f.make(f"defaultParamName{n + 1}", [d, d], regularize=True)
+                               for n in range(2 * g * p.gnn_layer)]
+        self.lstm = layers.BasicLSTMCell(f, d)
+        heads = p.num_attention_heads
+        self.user_norm = layers.LayerNorm(f, "LayerNorm", d)
+        self.user_attention = layers.MultiHeadSelfAttention(
+            f, ("dense", "dense_1", "dense_2"), d, heads)
+        self.item_norm = layers.LayerNorm(f, "LayerNorm_1", d)
+        self.item_attention = layers.MultiHeadSelfAttention(
+            f, ("dense_3", "dense_4", "dense_5"), d, heads)
+        self.history_norm = layers.LayerNorm(f, "LayerNorm_2", d)
+        self.position_norm = layers.LayerNorm(f, "LayerNorm_3", d)
+        self.sequence_norms, self.sequence_attention = [], []
+        for i in range(p.att_layer):
+            self.sequence_norms.append(layers.LayerNorm(f, f"LayerNorm_{4 + i}", d))
+            self.sequence_attention.append(layers.MultiHeadSelfAttention(
+                f, tuple(f"dense_{6 + 3 * i + j}" for j in range(3)), d, heads))
+        # Lines 179-182: one pair of FC layers shared by all graphs; biases not regularized.
+        self.meta2 = f.make("meta2", [3 * d, p.ssldim], regularize=True)
+        self.meta2Bias = f.make("meta2Bias", [p.ssldim], init="zeros")
+        self.meta3 = f.make("meta3", [p.ssldim, 1], regularize=True)
+        self.meta3Bias = f.make("meta3Bias", [1], init="zeros")
+        self.regularized = [v for _, v, reg in f.created if reg]
+        self.dropout_rng = tf.random.Generator.from_seed(p.seed + 1)
+
+    def tf1_variables(self):
+        """[(TF1 name, variable)] in the original's creation order."""
+        return [(name, var) for name, var, _ in self.factory.created]
+
+    def _act(self, x):
+        return layers.leaky_relu(x, self.params.leaky)
+
+    def node_embeddings(self, training):
+        """Lines 118-155: interval graphs, the shared LSTM, layer norm and attention."""
+        p = self.params
+        user_short, item_short = [], []
+        for k, (u_of_edge, i_of_edge) in enumerate(self.edges):
+            embs_u, embs_i = [self.uEmbed[k]], [self.iEmbed[k]]     # [U, d], [I, d]
+            for _ in range(p.gnn_layer):
+                new_u = layers.propagate(embs_i[-1], i_of_edge, u_of_edge, self.num_users, p.leaky)
+                new_i = layers.propagate(embs_u[-1], u_of_edge, i_of_edge, self.num_items, p.leaky)
+                embs_u.append(new_u + embs_u[-1])
+                embs_i.append(new_i + embs_i[-1])
+            user_short.append(tf.add_n(embs_u))                       # [U, d]
+            item_short.append(tf.add_n(embs_i))                       # [I, d]
+        user_short = tf.stack(user_short)                             # [G, U, d]
+        item_short = tf.stack(item_short)                             # [G, I, d]
+        keep = p.keepRate if training else 1.0
+        rng = self.dropout_rng if training else None
+        user_seq = self.lstm(tf.transpose(user_short, [1, 0, 2]), keep, rng)  # [U, G, d]
+        item_seq = self.lstm(tf.transpose(item_short, [1, 0, 2]), keep, rng)  # [I, G, d]
+        final_user = tf.reduce_mean(self.user_attention(self.user_norm(user_seq)), 1)  # [U, d]
+        final_item = tf.reduce_mean(self.item_attention(self.item_norm(item_seq)), 1)  # [I, d]
+        return NodeEmbeddings(user_short, item_short, final_user, final_item)
+
+    def sequence_embedding(self, final_item, sequence, mask):
+        """Lines 158-167: the summed-history branch; sequence, mask [B, L] -> [B, d].
+
+        `mask[:, None, :] @ final_item[sequence]` sums the masked history into one
+        token, so each attention layer sees a sequence of length 1.
+        """
+        history = tf.einsum("bl,bld->bd", mask, tf.gather(final_item, sequence))  # [B, d]
+        positions = tf.matmul(mask, self.posEmbed)                    # [B, d]
+        x = (self.history_norm(history) + self.position_norm(positions))[:, None, :]  # [B, 1, d]
+        for norm, attention in zip(self.sequence_norms, self.sequence_attention):
+            x = self._act(attention(norm(x))) + x                     # [B, 1, d]
+        return tf.reduce_sum(x, axis=1)                               # [B, d]
+
+    def pair_scores(self, nodes, att_user, uids, iids, u_locs):
+        """Lines 169-173: <f_u, f_i> + <leakyRelu(att_user[row]), f_i>; all [P] -> [P]."""
+        item = tf.gather(nodes.final_item, iids)                      # [P, d]
+        user = tf.gather(nodes.final_user, uids)                      # [P, d]
+        seq_user = self._act(tf.gather(att_user, u_locs))             # [P, d]
+        return tf.reduce_sum(user * item, -1) + tf.reduce_sum(seq_user * item, -1)
+
+    def candidate_scores(self, nodes, users, candidates, sequence, mask):
+        """Test scores [B, C] of `candidates` [B, C] for `users` [B] (same formula as training)."""
+        att_user = self.sequence_embedding(nodes.final_item, sequence, mask)  # [B, d]
+        item = tf.gather(nodes.final_item, candidates)                # [B, C, d]
+        user = tf.gather(nodes.final_user, users)[:, None, :]         # [B, 1, d]
+        seq_user = self._act(att_user)[:, None, :]                    # [B, 1, d]
+        return tf.reduce_sum(user * item, -1) + tf.reduce_sum(seq_user * item, -1)
+
+    def sal_weights(self, nodes, k, uids):
+        """Lines 178-184, for the users `uids` [P] of graph k: sigmoid(meta3(leakyRelu(meta2(.))))."""
+        final = tf.gather(nodes.final_user, uids)                     # [P, d]
+        short = tf.gather(nodes.user_short[k], uids)                  # [P, d]
+        meta1 = tf.concat([final * short, final, short], axis=-1)     # [P, 3d]
+        hidden = self._act(tf.matmul(meta1, self.meta2) + self.meta2Bias)  # [P, ssldim]
+        return tf.sigmoid(tf.matmul(hidden, self.meta3) + self.meta3Bias)[:, 0]  # [P]
+
+    def sal_loss(self, nodes, ssl_uids, ssl_iids):
+        """Lines 185-203: the personalized self-augmented loss summed over graphs."""
+        total = tf.constant(0.0)
+        for k, (uids, iids) in enumerate(zip(ssl_uids, ssl_iids)):
+            long_scores = tf.reduce_sum(self._act(
+                tf.gather(nodes.final_user, uids) * tf.gather(nodes.final_item, iids)), -1)
+            short_scores = tf.reduce_sum(self._act(
+                tf.gather(nodes.user_short[k], uids) * tf.gather(nodes.item_short[k], iids)), -1)
+            total += losses.sal_hinge_loss(long_scores, self.sal_weights(nodes, k, uids),
+                                           short_scores)
+        return total
+
+    def forward(self, batch, training):
+        """Node embeddings, the batch's sequence embedding and pair scores."""
+        nodes = self.node_embeddings(training)
+        att_user = self.sequence_embedding(nodes.final_item, batch.sequence, batch.mask)
+        preds = self.pair_scores(nodes, att_user, batch.uids, batch.iids, batch.u_locs)
+        return {"nodes": nodes, "att_user": att_user, "preds": preds}
+
+    def loss_terms(self, outputs, batch):
+        """The loss hook (lines 241-246): dict with 'loss' and its named parts."""
+        p = self.params
+        pos, neg = losses.split_halves(outputs["preds"])
+        pre_loss = losses.hinge_pair_loss(pos, neg)
+        ssl_loss = self.sal_loss(outputs["nodes"], batch.ssl_uids, batch.ssl_iids)
+        reg_loss = p.reg * losses.l2_sum(self.regularized) + p.ssl_reg * ssl_loss
+        return {"loss": pre_loss + reg_loss, "preLoss": pre_loss, "regLoss": reg_loss,
+                "sslLoss": ssl_loss}
+
+    def compute_loss(self, batch, training=True):
+        return self.loss_terms(self.forward(batch, training), batch)

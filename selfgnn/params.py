@@ -1,0 +1,213 @@
+"""Flags of the original `Params.py`, as absl flags with the same names and defaults.
+
+One table, `FLAG_SPECS`, defines every flag once: it drives both the absl flag
+definitions (`define_flags`) and the frozen `Params` dataclass that the rest of
+the code receives, so there is no global parameter registry (the original's
+`args` object) and tests can build `Params` without parsing a command line.
+
+The original parses `type=bool` flags with argparse, so `--test False` still
+means True there; here they are real booleans (`--test=false`, `--notest`), and
+`normalize_bool_args` rewrites the original scripts' `--test True` spelling.
+`decay_step = trnNum // batch` is derived exactly as `Params.py` does.
+"""
+import dataclasses
+from typing import Any
+
+from absl import flags
+
+# (name, kind, default, help). kind: int, float, str, bool, enum:<a|b>.
+# Flags the original defines but never reads are kept (same names, same
+# defaults) so that its shell scripts run unchanged; their help says so.
+_UNUSED = " (defined by the original, not used by its model)"
+FLAG_SPECS = (
+    ("lr", "float", 1e-3, "learning rate"),
+    ("batch", "int", 512, "batch size (training and test)"),
+    ("testbatch", "int", 64, "test batch size" + _UNUSED),
+    ("reg", "float", 1e-5, "weight of the L2 term (plain sum of squares)"),
+    ("epoch", "int", 100, "number of epochs"),
+    ("graphNum", "int", 8, "number of interval graphs used"),
+    ("decay", "float", 0.96, "learning-rate decay per decay_step (staircase)"),
+    ("save_path", "str", "tem", "name of the run: Runs/<save_path>/ holds model and history"),
+    ("latdim", "int", 64, "embedding size"),
+    ("ssldim", "int", 32, "width of the SAL weight network (meta2)"),
+    ("rank", "int", 4, "rank" + _UNUSED),
+    ("memosize", "int", 2, "memory size" + _UNUSED),
+    ("sampNum", "int", 40, "pairs per user" + _UNUSED + "; the sampler hard-codes 40"),
+    ("testSize", "int", 100, "candidates per test user (testSize-1 negatives + the positive)"),
+    ("sslNum", "int", 20, "SAL pairs per user and interval graph"),
+    ("query_vector_dim", "int", 64, "additive attention size" + _UNUSED),
+    ("num_attention_heads", "int", 16, "attention heads"),
+    ("hyperNum", "int", 128, "hyper edges" + _UNUSED),
+    ("gnn_layer", "int", 2, "message-passing layers per interval graph"),
+    ("trnNum", "int", 10000, "training users per epoch"),
+    ("load_model", "str", None, "run name to load (Runs/<load_model>/) and continue"),
+    ("shoot", "int", 10, "K of the HR/NDCG reported in the Test lines"),
+    ("data", "str", "yelp", "data set name: <data_dir>/<data>/ holds the four pickles"),
+    ("target", "str", "buy", "target behaviour" + _UNUSED),
+    ("deep_layer", "int", 0, "deep layers" + _UNUSED),
+    ("mult", "float", 100.0, "result multiplier" + _UNUSED),
+    ("keepRate", "float", 0.5, "keep probability of the LSTM output dropout"),
+    ("slot", "float", 1.0, "time slot length" + _UNUSED),
+    ("graphSampleN", "int", 15000, "graph sample size" + _UNUSED),
+    ("divSize", "int", 10000, "div size" + _UNUSED),
+    ("tstEpoch", "int", 3, "test every tstEpoch epochs"),
+    ("subUsrSize", "int", 10, "sub-user size" + _UNUSED),
+    ("subUsrDcy", "float", 0.9, "sub-user decay" + _UNUSED),
+    ("leaky", "float", 0.5, "slope of leakyRelu: max(leaky * x, x)"),
+    ("hyperReg", "float", 1e-4, "hyper regulariser" + _UNUSED),
+    ("temp", "float", 1.0, "temperature" + _UNUSED),
+    ("ssl_reg", "float", 1e-4, "weight of the SAL loss"),
+    ("percent", "float", 0.0, "if > 0, load noise_<percent:.2f> instead of trn_mat_time"),
+    ("pos_length", "int", 200, "maximum history length"),
+    ("att_size", "int", 12000, "attention size" + _UNUSED),
+    ("att_layer", "int", 4, "self-attention layers of the sequence branch"),
+    ("pred_num", "int", 5, "training target drawn among the last pred_num+1 items"),
+    ("nfs", "bool", False, "load from nfs" + _UNUSED),
+    ("test", "bool", True, "evaluate on the test item (True) or the last sequence item (False)"),
+    ("ssl", "bool", True, "use SSL" + _UNUSED + "; SAL is always on"),
+    ("uid", "int", 0, "print the score of this flat test pair index per test batch (-1: off)"),
+    # Flags of the port (not in the original); README lists them.
+    ("data_dir", "str", "Datasets", "folder holding <data>/ (the original's ./Datasets)"),
+    ("out_dir", "str", "Runs", "folder holding one run folder per save_path"),
+    ("seed", "int", 100, "seed of numpy sampling, initialisers and dropout (the original's 100)"),
+    ("eval_history", "enum:original|exclude_target", "original",
+     "test history: 'original' feeds the whole sequence, which ends with the test item; "
+     "'exclude_target' removes the test item from it (deviation)"),
+)
+
+# The four shell scripts of the original (amazon.sh, gowalla.sh, movielens.sh,
+# yelp.sh), plus `tiny` for the synthetic data set of `data_prep.synthetic`.
+PRESETS = {
+    "amazon": dict(reg=1e-2, lr=1e-3, temp=0.1, ssl_reg=1e-6, save_path="amazon", epoch=150,
+                   batch=512, sslNum=80, graphNum=5, pred_num=0, gnn_layer=3, test=True,
+                   att_layer=4, testSize=1000, keepRate=0.5, sampNum=40, pos_length=200),
+    "gowalla": dict(lr=2e-3, reg=1e-2, temp=0.1, ssl_reg=1e-6, save_path="gowalla", epoch=150,
+                    batch=512, sslNum=40, graphNum=3, gnn_layer=2, att_layer=1, test=True,
+                    testSize=1000, ssldim=48),
+    "movielens": dict(lr=1e-3, reg=1e-2, ssl_reg=1e-6, save_path="movie6", epoch=150, batch=512,
+                      sampNum=40, sslNum=90, graphNum=6, gnn_layer=2, att_layer=3, test=True,
+                      testSize=1000, ssldim=48, keepRate=0.5, pos_length=200, leaky=0.5),
+    "yelp": dict(reg=1e-2, temp=0.1, ssl_reg=1e-7, save_path="yelp12", epoch=150, batch=512,
+                 sslNum=40, graphNum=12, gnn_layer=3, att_layer=2, test=True, testSize=1000,
+                 ssldim=32, sampNum=40),
+    "tiny": dict(lr=1e-2, reg=1e-3, ssl_reg=1e-4, save_path="tiny", epoch=3, batch=32, sslNum=5,
+                 graphNum=3, gnn_layer=2, att_layer=2, testSize=50, latdim=16,
+                 num_attention_heads=4, ssldim=8, pos_length=20, pred_num=0),
+}
+
+_PY_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
+
+
+def _field_type(kind):
+    return str if kind.startswith("enum:") else _PY_TYPES[kind]
+
+
+Params = dataclasses.make_dataclass(
+    "Params",
+    [(name, Any, dataclasses.field(default=default)) for name, _, default, _ in FLAG_SPECS],
+    frozen=True,
+    namespace={
+        "decay_step": property(lambda self: self.trnNum // self.batch),
+        "replace": lambda self, **kw: dataclasses.replace(self, **kw),
+        "__doc__": "Frozen run configuration; field names are the original's flag names.",
+    },
+)
+
+
+def _check(ok, message):
+    if not ok:
+        raise ValueError(message)
+
+
+def check_params(p):
+    """Raises ValueError naming the flag and the fix when a value is out of range."""
+    for name, kind, _, _ in FLAG_SPECS:
+        value = getattr(p, name)
+        if value is None and name == "load_model":
+            continue
+        _check(isinstance(value, _field_type(kind)) or (kind == "float" and isinstance(value, int)
+                                                        and not isinstance(value, bool)),
+               f"--{name}: expected {kind}, got {value!r}")
+    positive_ints = ("batch", "epoch", "graphNum", "latdim", "ssldim", "testSize",
+                     "num_attention_heads", "trnNum", "shoot", "tstEpoch", "pos_length")
+    for name in positive_ints:
+        lower = 0 if name == "epoch" else 1
+        _check(getattr(p, name) >= lower, f"--{name} must be >= {lower}, got {getattr(p, name)}")
+    _check(p.testSize >= 2, f"--testSize must be >= 2 (one positive and at least one negative), "
+                            f"got {p.testSize}")
+    for name in ("gnn_layer", "att_layer", "sslNum", "pred_num"):
+        _check(getattr(p, name) >= 0, f"--{name} must be >= 0, got {getattr(p, name)}")
+    for name in ("reg", "ssl_reg", "percent"):
+        _check(getattr(p, name) >= 0, f"--{name} must be >= 0, got {getattr(p, name)}")
+    _check(p.lr > 0, f"--lr must be > 0, got {p.lr}")
+    _check(0 < p.decay <= 1, f"--decay must be in (0, 1], got {p.decay}")
+    _check(0 < p.keepRate <= 1, f"--keepRate must be in (0, 1] (a keep probability), "
+                                f"got {p.keepRate}")
+    _check(p.latdim % p.num_attention_heads == 0,
+           f"--latdim ({p.latdim}) must be divisible by --num_attention_heads "
+           f"({p.num_attention_heads})")
+    _check(p.decay_step >= 1,
+           f"--trnNum ({p.trnNum}) must be >= --batch ({p.batch}): the learning-rate decay step "
+           f"is trnNum // batch and would be 0")
+    _check(p.uid >= -1, f"--uid must be >= -1, got {p.uid}")
+    _check(p.save_path and "/" not in p.save_path,
+           f"--save_path must be a plain name (no '/'), got {p.save_path!r}")
+    return p
+
+
+def define_flags(flag_values=flags.FLAGS):
+    """Defines every flag of FLAG_SPECS on `flag_values` (once)."""
+    definers = {"int": flags.DEFINE_integer, "float": flags.DEFINE_float,
+                "str": flags.DEFINE_string, "bool": flags.DEFINE_bool}
+    for name, kind, default, help_text in FLAG_SPECS:
+        if name in flag_values:
+            continue
+        if kind.startswith("enum:"):
+            flags.DEFINE_enum(name, default, kind[5:].split("|"), help_text,
+                              flag_values=flag_values)
+        else:
+            definers[kind](name, default, help_text, flag_values=flag_values)
+
+
+def from_flags(flag_values=flags.FLAGS):
+    """Builds checked Params from parsed flags, applying the --data preset.
+
+    A preset value applies only where the flag was not given explicitly (on the
+    command line or in a --flagfile).
+    """
+    values = {name: flag_values[name].value for name, _, _, _ in FLAG_SPECS}
+    for name, value in PRESETS.get(values["data"], {}).items():
+        if not flag_values[name].present:
+            values[name] = value
+    return check_params(Params(**values))
+
+
+def preset_params(data, **overrides):
+    """Params for `data` with its preset applied, then `overrides` (for tests and tools)."""
+    values = dict(PRESETS.get(data, {}), data=data)
+    values.update(overrides)
+    return check_params(Params(**values))
+
+
+_BOOL_WORDS = {"true": "true", "false": "false", "1": "true", "0": "false"}
+
+
+def normalize_bool_args(argv):
+    """Rewrites `--test True` (argparse style, as in the original scripts) to `--test=true`.
+
+    absl boolean flags take no separate value; without this the word would be
+    left over as a positional argument.
+    """
+    bool_flags = {name for name, kind, _, _ in FLAG_SPECS if kind == "bool"}
+    out, i = [], 0
+    while i < len(argv):
+        arg = argv[i]
+        name = arg.lstrip("-")
+        if (arg.startswith("-") and name in bool_flags and i + 1 < len(argv)
+                and argv[i + 1].lower() in _BOOL_WORDS):
+            out.append(f"--{name}={_BOOL_WORDS[argv[i + 1].lower()]}")
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out

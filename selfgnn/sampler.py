@@ -1,0 +1,347 @@
+"""Vectorised numpy port of the SelfGNN batch samplers (``HKUDS/SelfGNN``).
+
+Reproduces the original ``trainEpoch`` user permutation, ``sampleTrainBatch``,
+``sampleSslBatch`` and ``sampleTestBatch``.  All randomness comes from the
+``np.random.Generator`` handed to :class:`Sampler`; no TensorFlow is imported.
+"""
+from typing import Iterator, NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+
+TRAIN_SAMPLE_CAP = 40
+"""Per-user pair cap hard-coded in the original ``trainEpoch`` (not ``sampNum``)."""
+
+
+class TrainBatch(NamedTuple):
+    """Inputs of one training step (original ``sampleTrainBatch`` + ``sampleSslBatch``)."""
+
+    uids: np.ndarray
+    iids: np.ndarray
+    u_locs: np.ndarray
+    sequence: np.ndarray
+    mask: np.ndarray
+    ssl_uids: tuple
+    ssl_iids: tuple
+
+
+class TestBatch(NamedTuple):
+    """Inputs of one evaluation step (original ``sampleTestBatch``)."""
+
+    __test__ = False
+
+    users: np.ndarray
+    candidates: np.ndarray
+    positives: np.ndarray
+    sequence: np.ndarray
+    mask: np.ndarray
+    num_valid: int
+
+
+def batches(users: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    """Yield consecutive slices of ``size`` users, the last one possibly shorter.
+
+    Reproduces the ``batIds = sfIds[st:ed]`` loop of the original ``trainEpoch``
+    and ``testEpoch``.
+    """
+    if size <= 0:
+        raise ValueError(f"batch size must be positive, got {size}")
+    for start in range(0, len(users), size):
+        yield users[start:start + size]
+
+
+def _nonzero_csr(mat: sp.spmatrix) -> sp.csr_matrix:
+    """Canonical CSR copy whose stored entries are exactly ``mat.toarray() != 0``."""
+    out = sp.csr_matrix(mat, copy=True)
+    out.sum_duplicates()
+    out.eliminate_zeros()
+    out.sort_indices()
+    return out
+
+
+def _right_aligned(flat: np.ndarray, start: np.ndarray, length: np.ndarray, width: int):
+    """Gather the last ``width`` items of each ragged segment, right-aligned.
+
+    Segment r is ``flat[start[r]:start[r] + length[r]]``.  Returns the int64
+    window ``[R, width]`` (zeros where unfilled) and its boolean fill mask,
+    i.e. the original's ``sequence[i][-len(h):] = h`` / ``h[-L:]`` layout.
+    """
+    cols = np.arange(width)
+    valid = cols[None, :] >= (width - np.minimum(length, width))[:, None]
+    src = (start + length - width)[:, None] + cols[None, :]
+    src = np.clip(src, 0, max(len(flat) - 1, 0))
+    window = np.where(valid, flat[src] if len(flat) else 0, 0)
+    return window, valid
+
+
+def _pad_rows(arr: np.ndarray, rows: int, dtype=np.int32) -> np.ndarray:
+    """Zero-pad ``arr`` along axis 0 to ``rows`` rows (the original's ``args.batch`` padding)."""
+    out = np.zeros((rows,) + arr.shape[1:], dtype=dtype)
+    out[:len(arr)] = arr
+    return out
+
+
+class Sampler:
+    """Draws SelfGNN training, SSL and test batches for one dataset.
+
+    ``params`` needs ``batch``, ``pos_length``, ``pred_num``, ``sslNum``,
+    ``graphNum``, ``testSize``, ``trnNum``, ``test`` and ``eval_history``.
+    ``test`` and ``eval_history`` are read when a test batch is drawn, the
+    others once here.
+    """
+
+    def __init__(self, sequences, train_mat, sub_mats, tst_int, test_dict, params, rng):
+        self._params = params
+        self._rng = rng
+        self._num_users, self._num_items = train_mat.shape
+        if len(sequences) != self._num_users or len(tst_int) != self._num_users:
+            raise ValueError("sequences, tst_int and train_mat must cover the same users")
+        self._batch = int(params.batch)
+        self._length = int(params.pos_length)
+        self._pred_num = int(params.pred_num)
+        self._ssl_num = int(params.sslNum)
+        self._trn_num = int(params.trnNum)
+        self._test_size = int(params.testSize)
+        graph_num = int(params.graphNum)
+        if graph_num > len(sub_mats):
+            raise ValueError(f"graphNum={graph_num} but only {len(sub_mats)} sub_mats given")
+
+        seq_len = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=self._num_users)
+        self._seq_len = seq_len
+        self._seq_start = np.concatenate([[0], np.cumsum(seq_len)[:-1]]).astype(np.int64)
+        self._seq_flat = np.concatenate([np.zeros(0, np.int64)]
+                                        + [np.asarray(s, dtype=np.int64) for s in sequences])
+        self._tst = np.array([-1 if t is None else int(t) for t in tst_int], dtype=np.int64)
+
+        train = _nonzero_csr(train_mat)
+        rows = np.repeat(np.arange(self._num_users, dtype=np.int64), np.diff(train.indptr))
+        self._train_keys = rows * self._num_items + train.indices
+        self._sub_mats = tuple(_nonzero_csr(m) for m in sub_mats[:graph_num])
+        self._neg_table, self._neg_count = self._build_negative_table(test_dict)
+
+    def _build_negative_table(self, test_dict):
+        """Dense 0-based ``test_dict[u + 1][:testSize - 1] - 1`` table and per-user counts.
+
+        The count is -1 for users missing from ``test_dict``; rows of users with
+        too few negatives stay zero and are rejected in :meth:`test_batch`.
+        """
+        need = self._test_size - 1
+        table = np.zeros((self._num_users, max(need, 0)), dtype=np.int32)
+        count = np.full(self._num_users, -1, dtype=np.int64)
+        users, rows = [], []
+        for key, negs in test_dict.items():
+            u = int(key) - 1
+            if 0 <= u < self._num_users:
+                count[u] = len(negs)
+                if len(negs) >= need:
+                    users.append(u)
+                    rows.append(negs[:need])
+        if users and need > 0:
+            table[np.asarray(users)] = np.asarray(rows, dtype=np.int64) - 1
+        return table, count
+
+    def epoch_users(self) -> np.ndarray:
+        """Training users of one epoch: ``permutation(U)[:trnNum]`` (original ``trainEpoch``)."""
+        return self._rng.permutation(self._num_users)[:self._trn_num].astype(np.int32)
+
+    batches = staticmethod(batches)
+
+    def test_users(self) -> np.ndarray:
+        """Users with a test item, ascending (original ``tstUsrs``)."""
+        return np.flatnonzero(self._tst >= 0).astype(np.int32)
+
+    def _check_users(self, users) -> np.ndarray:
+        """Validated int64 user ids; at most ``batch`` of them (the original's fixed batch)."""
+        users = np.asarray(users, dtype=np.int64).reshape(-1)
+        if len(users) > self._batch:
+            raise ValueError(f"{len(users)} users exceed the batch size {self._batch}")
+        if len(users) and (users.min() < 0 or users.max() >= self._num_users):
+            raise ValueError(f"user ids must lie in [0, {self._num_users})")
+        return users
+
+    def _padded_history(self, start, length):
+        """Right-aligned ``[B, L]`` int32 history and float32 mask, padded to ``batch`` rows."""
+        window, valid = _right_aligned(self._seq_flat, start, length, self._length)
+        return _pad_rows(window, self._batch), _pad_rows(valid, self._batch, np.float32)
+
+    def _in_train(self, owners, items):
+        """Whether ``train_mat[owners, items] != 0`` (searchsorted on sorted ``u*I+i`` keys)."""
+        if not len(self._train_keys):
+            return np.zeros(len(owners), dtype=bool)
+        keys = owners * self._num_items + items
+        pos = np.minimum(np.searchsorted(self._train_keys, keys), len(self._train_keys) - 1)
+        return self._train_keys[pos] == keys
+
+    def _last_items(self, users):
+        """``sequences[u][-1]`` for users with non-empty sequences."""
+        return self._seq_flat[self._seq_start[users] + self._seq_len[users] - 1]
+
+    def _is_excluded(self, owners, items):
+        """Original ``negSamp`` rejection: item in the training row, last item or test item."""
+        last = self._last_items(owners)
+        return self._in_train(owners, items) | (items == last) | (items == self._tst[owners])
+
+    def _check_negatives_exist(self, users):
+        """Raise if a user has no item left to sample (the original would loop forever)."""
+        n_train = (np.searchsorted(self._train_keys, (users + 1) * self._num_items)
+                   - np.searchsorted(self._train_keys, users * self._num_items))
+        last = self._last_items(users)
+        tst = self._tst[users]
+        last_extra = ~self._in_train(users, last)
+        tst_extra = (tst >= 0) & (tst != last) & ~self._in_train(users, np.maximum(tst, 0))
+        bad = np.flatnonzero(n_train + last_extra + tst_extra >= self._num_items)
+        if len(bad):
+            raise ValueError(f"user {int(users[bad[0]])} has no eligible negative item")
+
+    def _sample_negatives(self, owners):
+        """One uniform negative per entry of ``owners``, drawn by vectorised rejection.
+
+        Reproduces the original ``negSamp``: independent uniform draws from
+        ``[0, I)`` rejecting training items, the last item and the test item.
+        """
+        items = self._rng.integers(0, self._num_items, size=len(owners))
+        redo = np.flatnonzero(self._is_excluded(owners, items))
+        while len(redo):
+            items[redo] = self._rng.integers(0, self._num_items, size=len(redo))
+            redo = redo[self._is_excluded(owners[redo], items[redo])]
+        return items
+
+    def _ssl_pairs(self, users):
+        """Per-graph SSL (uid, iid) lists (original ``sampleSslBatch``).
+
+        For graph k and user u, ``s = min(sslNum, n_k // 2)`` where ``n_k`` is
+        the number of distinct nonzero items of u in graph k; ``2s`` items are
+        drawn uniformly with replacement, the first ``s`` are positives and the
+        last ``s`` negatives, written interleaved ``pos0, neg0, pos1, neg1, ...``.
+        """
+        ssl_uids, ssl_iids = [], []
+        for mat in self._sub_mats:
+            start = mat.indptr[users]
+            count = mat.indptr[users + 1] - start
+            half = np.minimum(self._ssl_num, count // 2)
+            total = 2 * half
+            owner = np.repeat(np.arange(len(users)), total)
+            seg_start = np.cumsum(total) - total
+            pos_in_seg = np.arange(len(owner)) - seg_start[owner]
+            offsets = self._rng.integers(0, np.maximum(count, 1)[owner])
+            draw_of_slot = pos_in_seg // 2 + (pos_in_seg % 2) * half[owner]
+            drawn = mat.indices[start[owner] + offsets]
+            items = drawn[seg_start[owner] + draw_of_slot]
+            ssl_uids.append(users[owner].astype(np.int32))
+            ssl_iids.append(items.astype(np.int32))
+        return tuple(ssl_uids), tuple(ssl_iids)
+
+    def train_batch(self, users) -> TrainBatch:
+        """Training pairs, histories and SSL pairs (original ``sampleTrainBatch`` + ``sampleSslBatch``).
+
+        For each user, ``posset = sequence[:-1]`` and ``samp = min(40, len(posset))``;
+        the target ``posset[-choose]`` with ``choose ~ U{1..max(min(pred_num+1, n-3), 1)}``
+        is paired ``samp`` times with itself and with ``samp`` sampled negatives;
+        the history ``posset[:-choose]`` is right-aligned into ``[B, L]``.  All
+        positive pairs come first, then all negative pairs in the same order.
+        Users with ``samp == 0`` contribute no pairs and an all-zero history; an
+        empty history (where the original crashes) also gives an all-zero row.
+        """
+        users = self._check_users(users)
+        n = np.maximum(self._seq_len[users] - 1, 0)
+        samp = np.minimum(TRAIN_SAMPLE_CAP, n)
+        active = np.flatnonzero(samp > 0)
+        self._check_negatives_exist(users[active])
+
+        choose = np.zeros(len(users), dtype=np.int64)
+        high = np.maximum(np.minimum(self._pred_num + 1, n[active] - 3), 1)
+        choose[active] = self._rng.integers(1, high + 1)
+        start = self._seq_start[users]
+        targets = self._seq_flat[start[active] + n[active] - choose[active]]
+
+        rows = np.repeat(active, samp[active])
+        owners = users[rows]
+        negatives = self._sample_negatives(owners)
+        sequence, mask = self._padded_history(start, n - choose)
+        ssl_uids, ssl_iids = self._ssl_pairs(users)
+        return TrainBatch(
+            uids=np.concatenate([owners, owners]).astype(np.int32),
+            iids=np.concatenate([np.repeat(targets, samp[active]), negatives]).astype(np.int32),
+            u_locs=np.concatenate([rows, rows]).astype(np.int32),
+            sequence=sequence,
+            mask=mask,
+            ssl_uids=ssl_uids,
+            ssl_iids=ssl_iids,
+        )
+
+    def _test_positives(self, users, test_mode):
+        """``tst_int[u]`` in test mode, else ``sequences[u][-1]`` (original ``sampleTestBatch``)."""
+        if test_mode:
+            positives = self._tst[users]
+            missing = np.flatnonzero(positives < 0)
+            if len(missing):
+                raise ValueError(f"user {int(users[missing[0]])} has no test item")
+            return positives
+        empty = np.flatnonzero(self._seq_len[users] == 0)
+        if len(empty):
+            raise ValueError(f"user {int(users[empty[0]])} has an empty sequence")
+        return self._last_items(users)
+
+    def _test_candidates(self, users, positives):
+        """``test_dict[u + 1][:testSize - 1] - 1`` followed by the positive, one row per user."""
+        count = self._neg_count[users]
+        bad = np.flatnonzero(count < self._test_size - 1)
+        if len(bad):
+            u = int(users[bad[0]])
+            if count[bad[0]] < 0:
+                raise ValueError(f"user {u} (key {u + 1}) is missing from test_dict")
+            raise ValueError(f"user {u} has {int(count[bad[0]])} test negatives, "
+                             f"needs {self._test_size - 1}")
+        return np.concatenate([self._neg_table[users], positives[:, None]], axis=1)
+
+    def _history_without_target(self, start, length, positives):
+        """Last L items of each history after deleting the last occurrence of the positive.
+
+        An occurrence left of the last L items does not change the window, so a
+        right-aligned window of L + 1 items suffices (dropping its first column
+        is the same as dropping nothing).
+        """
+        width = self._length + 1
+        window, valid = _right_aligned(self._seq_flat, start, length, width)
+        match = (window == positives[:, None]) & valid
+        has = match.any(axis=1)
+        drop = np.where(has, width - 1 - np.argmax(match[:, ::-1], axis=1), 0)
+        cols = np.arange(self._length)[None, :]
+        src = np.where(cols < drop[:, None], cols, cols + 1)
+        rows = np.arange(len(start))[:, None]
+        return (_pad_rows(window[rows, src], self._batch),
+                _pad_rows(valid[rows, src], self._batch, np.float32))
+
+    def test_batch(self, users) -> TestBatch:
+        """Candidates, positives and histories of test users (original ``sampleTestBatch``).
+
+        With ``params.test`` the positive is ``tst_int[u]`` and the history the
+        whole ``sequences[u]`` (test item included, as in the original);
+        otherwise the positive is ``sequences[u][-1]`` and the history
+        ``sequences[u][:-1]``.  ``eval_history='exclude_target'`` removes the
+        last occurrence of the positive from the history.  Candidates are the
+        first ``testSize - 1`` 0-based negatives followed by the positive.
+        """
+        users = self._check_users(users)
+        test_mode = bool(self._params.test)
+        eval_history = getattr(self._params, "eval_history", "original")
+        if eval_history not in ("original", "exclude_target"):
+            raise ValueError(f"unknown eval_history {eval_history!r}")
+        positives = self._test_positives(users, test_mode)
+        candidates = self._test_candidates(users, positives)
+
+        start = self._seq_start[users]
+        length = self._seq_len[users] if test_mode else np.maximum(self._seq_len[users] - 1, 0)
+        if eval_history == "exclude_target":
+            sequence, mask = self._history_without_target(start, length, positives)
+        else:
+            sequence, mask = self._padded_history(start, length)
+
+        return TestBatch(
+            users=_pad_rows(users, self._batch),
+            candidates=_pad_rows(candidates, self._batch),
+            positives=_pad_rows(positives, self._batch),
+            sequence=sequence,
+            mask=mask,
+            num_valid=len(users),
+        )

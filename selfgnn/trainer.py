@@ -1,0 +1,290 @@
+"""The training loop of the original (`Recommender.run`, `trainEpoch`, `testEpoch`).
+
+Everything a run writes lives in `<out_dir>/<save_path>/`:
+- `best/`: `tf.train.CheckpointManager` of the model with the best test NDCG
+  (the original's `Models/<save_path>`), written when the NDCG improves;
+- `history.his`: the original's metrics dict (TrainLoss, TestHR, ...) pickled
+  at the same moments (the original's `History/<save_path>.his`);
+- `results.json`: flags, every epoch's losses and metrics, the best epoch and
+  the final test, rewritten atomically after every epoch;
+- `log.txt`: the log lines; `tensorboard/`: scalars per epoch.
+"""
+import dataclasses
+import datetime
+import json
+import math
+import os
+import pickle
+import sys
+import time
+
+import numpy as np
+import tensorflow as tf
+from tensorflow.core.framework import summary_pb2
+
+from selfgnn import data_handler, metrics, sampler
+from selfgnn.model import NodeEmbeddings, SelfGNN
+from selfgnn.optimizer import TF1Adam
+
+HISTORY_KEYS = [f"{split}{met}" for met in ("Loss", "preLoss", "HR", "NDCG")
+                for split in ("Train", "Test")]
+
+
+class Logger:
+    """`Utils/TimeLogger.log`: '<datetime>: <msg>' lines, also appended to a file."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdout
+        self.file = None
+        self.interactive = getattr(self.stream, "isatty", lambda: False)()
+
+    def open(self, path):
+        self.file = open(path, "a", encoding="utf-8")
+
+    def __call__(self, msg, oneline=False):
+        line = "%s: %s" % (datetime.datetime.now(), msg)
+        if oneline:  # the original's '\r' progress lines; kept off log files and pipes
+            if self.interactive:
+                print(line, end="\r", file=self.stream, flush=True)
+            return
+        print(line, file=self.stream, flush=True)
+        if self.file:
+            self.file.write(line + "\n")
+            self.file.flush()
+
+    def plain(self, msg=""):
+        """A bare print() of the original (no time stamp)."""
+        print(msg, file=self.stream, flush=True)
+        if self.file:
+            self.file.write(msg + "\n")
+            self.file.flush()
+
+
+def make_print(name, ep, total_epochs, reses):
+    """`makePrint`: 'Epoch 3/150, Test: HR = 0.3712, NDCG = 0.2177  '."""
+    ret = "Epoch %d/%d, %s: " % (ep, total_epochs, name)
+    for metric, val in reses.items():
+        ret += "%s = %.4f, " % (metric, val)
+    return ret[:-2] + "  "
+
+
+_SCALAR_METADATA = summary_pb2.SummaryMetadata(
+    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"),
+    data_class=summary_pb2.DATA_CLASS_SCALAR)
+
+
+def write_scalar(tag, value, step):
+    """A TensorBoard scalar via core `tf.summary.write` (tf.summary.scalar needs the
+    tensorboard package, which TensorFlow no longer installs)."""
+    tf.summary.write(tag, tf.constant(value, tf.float32), step=step, metadata=_SCALAR_METADATA)
+
+
+def write_json_atomic(path, obj):
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=1)
+    os.replace(tmp, path)
+
+
+def batch_spec(params):
+    """Input signature of the train step: fixed shapes, so no retracing per batch."""
+    ids = tf.TensorSpec([None], tf.int32)
+    graphs = tuple(ids for _ in range(params.graphNum))
+    return sampler.TrainBatch(
+        uids=ids, iids=ids, u_locs=ids,
+        sequence=tf.TensorSpec([params.batch, params.pos_length], tf.int32),
+        mask=tf.TensorSpec([params.batch, params.pos_length], tf.float32),
+        ssl_uids=graphs, ssl_iids=graphs)
+
+
+class Trainer:
+    """Trains and evaluates one model on one data set, as `Recommender.run` does."""
+
+    def __init__(self, params, dataset, model_cls=SelfGNN, logger=None):
+        self.params, self.data = params, dataset
+        self.log = logger or Logger()
+        p = params
+        self.sampler = sampler.Sampler(dataset.sequences, dataset.train_mat, dataset.sub_mats,
+                                       dataset.tst_int, dataset.test_dict, p,
+                                       np.random.default_rng(p.seed))
+        tf.random.set_seed(p.seed)
+        edges = [dataset.graph_edges(k) for k in range(p.graphNum)]
+        self.model = model_cls(p, dataset.num_users, dataset.num_items, edges)
+        trainable = [(n, v) for n, v in self.model.tf1_variables() if v.trainable]
+        self.variables = [v for _, v in trainable]
+        self.optimizer = TF1Adam(trainable, p.lr, p.decay, p.decay_step)
+        self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer)
+        self.run_dir = os.path.join(p.out_dir, p.save_path)
+        self.history = {key: [] for key in HISTORY_KEYS}
+        self.results = {"flags": dataclasses.asdict(p), "data": self._data_summary(),
+                        "epochs": [], "best": None, "final_test": None, "status": "created"}
+        self.train_step = tf.function(self._train_step, input_signature=[batch_spec(p)])
+        self.eval_nodes = tf.function(lambda: self.model.node_embeddings(training=False))
+        d, b, length = p.latdim, p.batch, p.pos_length
+        self.test_scores = tf.function(self._test_scores, input_signature=[
+            tf.TensorSpec([None, d]), tf.TensorSpec([None, d]), tf.TensorSpec([b], tf.int32),
+            tf.TensorSpec([b, p.testSize], tf.int32), tf.TensorSpec([b, length], tf.int32),
+            tf.TensorSpec([b, length], tf.float32)])
+
+    def _data_summary(self):
+        d = self.data
+        return {"directory": d.directory, "users": d.num_users, "items": d.num_items,
+                "test_users": int(len(d.test_users)), "graphs": len(d.sub_mats),
+                "train_interactions": int(d.train_mat.nnz)}
+
+    def _train_step(self, batch):
+        with tf.GradientTape() as tape:
+            terms = self.model.compute_loss(batch, training=True)
+        grads = tape.gradient(terms["loss"], self.variables)
+        self.optimizer.apply_gradients(grads)
+        return terms
+
+    def _test_scores(self, final_user, final_item, users, candidates, sequence, mask):
+        nodes = NodeEmbeddings(None, None, final_user, final_item)
+        return self.model.candidate_scores(nodes, users, candidates, sequence, mask)
+
+    def train_epoch(self):
+        """`trainEpoch`: mean loss and preLoss over the epoch's steps."""
+        p = self.params
+        users = self.sampler.epoch_users()
+        steps = int(math.ceil(len(users) / p.batch))
+        sums = {"Loss": 0.0, "preLoss": 0.0, "regLoss": 0.0, "sslLoss": 0.0}
+        for i, bat_ids in enumerate(sampler.batches(users, p.batch)):
+            terms = {k: float(v) for k, v in self.train_step(self.sampler.train_batch(bat_ids)).items()}
+            for key, name in (("Loss", "loss"), ("preLoss", "preLoss"), ("regLoss", "regLoss"),
+                              ("sslLoss", "sslLoss")):
+                sums[key] += terms[name]
+            self.log("Step %d/%d: preloss = %.2f, REGLoss = %.2f         "
+                     % (i, steps, terms["preLoss"], terms["regLoss"]), oneline=True)
+        return {key: val / steps for key, val in sums.items()}
+
+    def test_epoch(self):
+        """`testEpoch`: HR/NDCG at shoot (and 5, 10, 20) over all test users."""
+        p = self.params
+        nodes = self.eval_nodes()
+        acc = metrics.MetricAccumulator(p.shoot)
+        ids = self.sampler.test_users()
+        steps = int(math.ceil(len(ids) / p.batch))
+        for i, bat_ids in enumerate(sampler.batches(ids, p.batch)):
+            tb = self.sampler.test_batch(bat_ids)
+            scores = self.test_scores(nodes.final_user, nodes.final_item, tb.users, tb.candidates,
+                                      tb.sequence, tb.mask).numpy()[:tb.num_valid]
+            if 0 <= p.uid < scores.size:  # `print(preds[args.uid])` over the flat pair list
+                self.log.plain(str(scores.reshape(-1)[p.uid]))
+            hits, ndcg = acc.add(scores)
+            self.log("Steps %d/%d: hit10 = %d, ndcg10 = %d" % (i, steps, hits, ndcg), oneline=True)
+        res = acc.result()
+        # The original prints its @1 and @15 sums, which it never fills: always 0.
+        self.log.plain("epochNdcg1:{},epochHit1:{},epochNdcg5:{},epochHit5:{}".format(
+            0.0, 0.0, res["NDCG5"], res["HR5"]))
+        self.log.plain("epochNdcg15:{},epochHit15:{},epochNdcg20:{},epochHit20:{}".format(
+            0.0, 0.0, res["NDCG20"], res["HR20"]))
+        return res
+
+    def save_history(self):
+        """`saveHistory`: the best model and the metrics dict (skipped when --epoch 0)."""
+        if self.params.epoch == 0:
+            return
+        self.manager.save(checkpoint_number=int(self.optimizer.step.numpy()))
+        tmp = os.path.join(self.run_dir, "history.his.tmp")
+        with open(tmp, "wb") as f:
+            pickle.dump(self.history, f)
+        os.replace(tmp, os.path.join(self.run_dir, "history.his"))
+        self.log("Model Saved: %s" % self.params.save_path)
+
+    def load_model(self, name):
+        """`loadModel`: restores `<out_dir>/<name>/best` and its history; returns the start epoch.
+
+        The start epoch is the original's `len(TrainLoss) * tstEpoch - (tstEpoch - 1)`.
+        """
+        run_dir = os.path.join(self.params.out_dir, name)
+        latest = tf.train.latest_checkpoint(os.path.join(run_dir, "best"))
+        history_path = os.path.join(run_dir, "history.his")
+        if latest is None or not os.path.isfile(history_path):
+            raise FileNotFoundError(
+                f"--load_model {name}: no saved model in {run_dir} (expected best/ and "
+                f"history.his written by a run with --save_path {name})")
+        self.checkpoint.restore(latest).assert_existing_objects_matched()
+        with open(history_path, "rb") as f:
+            self.history = pickle.load(f)
+        self.log("Model Loaded")
+        return len(self.history["TrainLoss"]) * self.params.tstEpoch - (self.params.tstEpoch - 1)
+
+    def _record(self, epoch, train, test, seconds):
+        self.results["epochs"].append({"epoch": epoch, "train": train, "test": test,
+                                       "lr": float(self.optimizer.learning_rate().numpy()),
+                                       "seconds": seconds})
+        with self.writer.as_default():
+            for name, val in train.items():
+                write_scalar(f"train/{name}", val, epoch)
+            for name, val in (test or {}).items():
+                write_scalar(f"test/{name}", val, epoch)
+            write_scalar("train/lr", self.results["epochs"][-1]["lr"], epoch)
+        self.writer.flush()
+        write_json_atomic(os.path.join(self.run_dir, "results.json"), self.results)
+
+    def _append_history(self, split, reses):
+        for metric, val in reses.items():
+            if split + metric in self.history:
+                self.history[split + metric].append(val)
+
+    def run(self):
+        """`Recommender.run`: train, test every tstEpoch, keep the best, final test, `max` line."""
+        p = self.params
+        os.makedirs(self.run_dir, exist_ok=True)
+        self.log.open(os.path.join(self.run_dir, "log.txt"))
+        self.manager = tf.train.CheckpointManager(self.checkpoint,
+                                                  os.path.join(self.run_dir, "best"), max_to_keep=1)
+        self.writer = tf.summary.create_file_writer(os.path.join(self.run_dir, "tensorboard"))
+        self.log("USER %d ITEM %d" % (self.data.num_users, self.data.num_items))
+        self.log("Model Prepared")
+        if p.load_model is not None:
+            start = self.load_model(p.load_model)
+        else:
+            start = 0
+            self.log("Variables Inited")
+        self.results["status"] = "running"
+        max_ndcg, max_res, max_epoch = 0.0, {}, 0
+        for ep in range(start, p.epoch):
+            test = ep % p.tstEpoch == 0
+            t0 = time.perf_counter()
+            train = self.train_epoch()
+            seconds = {"train": time.perf_counter() - t0}
+            shown = {"Loss": train["Loss"], "preLoss": train["preLoss"]}
+            self.log(make_print("Train", ep, p.epoch, shown))
+            if test:
+                self._append_history("Train", shown)
+            test_res = None
+            if test:
+                t0 = time.perf_counter()
+                test_res = self.test_epoch()
+                seconds["test"] = time.perf_counter() - t0
+                shown = {"HR": test_res["HR"], "NDCG": test_res["NDCG"]}
+                self.log(make_print("Test", ep, p.epoch, shown))
+                self._append_history("Test", shown)
+                if shown["NDCG"] > max_ndcg:
+                    self.save_history()
+                    max_ndcg, max_res, max_epoch = shown["NDCG"], test_res, ep
+                    self.results["best"] = dict(test_res, epoch=ep)
+            self._record(ep, train, test_res, seconds)
+            self.log.plain()
+        final = self.test_epoch()
+        shown = {"HR": final["HR"], "NDCG": final["NDCG"]}
+        self.log(make_print("Test", p.epoch, p.epoch, shown))
+        self._append_history("Test", shown)
+        best_shown = {k: max_res[k] for k in ("HR", "NDCG")} if max_res else {}
+        self.log(make_print("max", max_epoch, p.epoch, best_shown))
+        self.results.update(final_test=final, status="finished")
+        write_json_atomic(os.path.join(self.run_dir, "results.json"), self.results)
+        return self.results
+
+
+def run(params, logger=None, model_cls=SelfGNN):
+    """Loads the data of `params`, trains and evaluates; returns the results dict."""
+    log = logger or Logger()
+    log("Start")
+    directory = data_handler.dataset_dir(params.data_dir, params.data)
+    dataset = data_handler.load_dataset(directory, params.graphNum, params.testSize,
+                                        params.percent)
+    log("Load Data")
+    return Trainer(params, dataset, model_cls=model_cls, logger=log).run()

@@ -1,0 +1,185 @@
+"""Fixed-weight tests of selfgnn.layers against hand or NumPy computations."""
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from selfgnn import layers
+
+
+def np_sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+@pytest.mark.parametrize("leaky,x,expected", [
+    (0.5, [-2.0, 0.0, 3.0], [-1.0, 0.0, 3.0]),
+    (0.1, [-10.0, 1.0], [-1.0, 1.0]),
+    (2.0, [-1.0, 1.0], [-1.0, 2.0]),  # max(leaky x, x): not tf.nn.leaky_relu for leaky > 1
+])
+def test_leaky_relu_is_max_of_scaled_and_identity(leaky, x, expected):
+    np.testing.assert_allclose(layers.leaky_relu(tf.constant(x), leaky).numpy(), expected)
+
+
+@pytest.mark.parametrize("shape,expected", [
+    ([3, 4], math.sqrt(6 / 7)),
+    ([5, 100, 8], math.sqrt(6 / (5 * 100 + 5 * 8))),  # receptive field for rank 3
+    ([10], math.sqrt(6 / 20)),
+])
+def test_glorot_limit_matches_tf1_fans(shape, expected):
+    assert layers.glorot_limit(shape) == pytest.approx(expected)
+
+
+def test_factory_is_seeded_and_ordered():
+    a, b, c = layers.VariableFactory(7), layers.VariableFactory(7), layers.VariableFactory(8)
+    va = a.make("x", [4, 3]), a.make("y", [2])
+    vb = b.make("x", [4, 3]), b.make("y", [2])
+    vc = c.make("x", [4, 3])
+    np.testing.assert_array_equal(va[0].numpy(), vb[0].numpy())
+    assert not np.array_equal(va[0].numpy(), vc.numpy())
+    assert [name for name, _, _ in a.created] == ["x", "y"]
+    assert np.abs(va[0].numpy()).max() <= layers.glorot_limit([4, 3])
+
+
+def test_layer_norm_normalises_over_all_but_first_axis():
+    """contrib layer_norm: [N, G, d] is normalised over G and d together, epsilon 1e-12."""
+    factory = layers.VariableFactory(0)
+    norm = layers.LayerNorm(factory, "LayerNorm", 2)
+    norm.gamma.assign([2.0, 3.0])
+    norm.beta.assign([0.5, -0.5])
+    x = np.array([[[1.0, 2.0], [3.0, 6.0]]], np.float32)  # [1, 2, 2]
+    mean, var = x.mean(), x.var()  # over both G and d: 3.0, 3.5
+    expected = (x - mean) / np.sqrt(var + 1e-12) * [2.0, 3.0] + [0.5, -0.5]
+    np.testing.assert_allclose(norm(tf.constant(x)).numpy(), expected, rtol=1e-5)
+    per_row = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True))
+    assert not np.allclose(norm(tf.constant(x)).numpy(), per_row * [2.0, 3.0] + [0.5, -0.5])
+    assert [n for n, _, _ in factory.created] == ["LayerNorm/beta", "LayerNorm/gamma"]
+
+
+def test_layer_norm_of_zero_row_is_beta():
+    factory = layers.VariableFactory(0)
+    norm = layers.LayerNorm(factory, "LayerNorm_2", 3)
+    norm.beta.assign([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(norm(tf.zeros([2, 3])).numpy(), [[1.0, 2.0, 3.0]] * 2)
+
+
+def test_dense_is_affine():
+    dense = layers.Dense(layers.VariableFactory(0), "dense", 2, 3)
+    dense.kernel.assign([[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]])
+    dense.bias.assign([0.5, 0.0, 1.0])
+    out = dense(tf.constant([[[1.0, 2.0]]])).numpy()
+    np.testing.assert_allclose(out, [[[1.5, 2.0, 1.0]]])
+
+
+def np_mhsa(x, wq, bq, wk, bk, wv, bv, heads):
+    n, t, d = x.shape
+    dk = d // heads
+
+    def split(y):
+        return y.reshape(n, t, heads, dk).transpose(0, 2, 1, 3)
+
+    q, k, v = split(x @ wq + bq), split(x @ wk + bk), split(x @ wv + bv)
+    scores = np.exp(q @ k.transpose(0, 1, 3, 2) / np.sqrt(dk))
+    attn = scores / (scores.sum(-1, keepdims=True) + 1e-8)
+    return (attn @ v).transpose(0, 2, 1, 3).reshape(n, t, d)
+
+
+@pytest.mark.parametrize("t,heads,scale", [(3, 2, 1.0), (1, 4, 1.0), (4, 1, 3.0)])
+def test_attention_matches_numpy_exp_normalisation(t, heads, scale):
+    d = 4
+    att = layers.MultiHeadSelfAttention(layers.VariableFactory(3), ("dense", "dense_1", "dense_2"),
+                                        d, heads)
+    rng = np.random.default_rng(0)
+    for dense in (att.q, att.k, att.v):
+        dense.bias.assign(rng.normal(size=d).astype(np.float32))
+    x = (scale * rng.normal(size=(2, t, d))).astype(np.float32)
+    expected = np_mhsa(x, *(w.numpy() for dense in (att.q, att.k, att.v)
+                            for w in (dense.kernel, dense.bias)), heads)
+    np.testing.assert_allclose(att(tf.constant(x)).numpy(), expected, rtol=2e-4, atol=1e-5)
+
+
+def test_attention_is_not_softmax_for_tiny_exponents():
+    """sum + 1e-8 in the denominator: with exp(scores) ~ 1e-13 the weights are far below 1/T."""
+    d = 2
+    att = layers.MultiHeadSelfAttention(layers.VariableFactory(0), ("a", "b", "c"), d, 1)
+    att.q.kernel.assign(np.eye(d, dtype=np.float32))
+    att.k.kernel.assign(-np.eye(d, dtype=np.float32))
+    att.v.kernel.assign(np.eye(d, dtype=np.float32))
+    x = np.full((1, 1, d), 5.0, np.float32)  # q.k / sqrt(2) = -50 / 1.414 -> exp ~ 4e-16
+    out = att(tf.constant(x)).numpy()
+    weight = np.exp(-50 / np.sqrt(2)) / (np.exp(-50 / np.sqrt(2)) + 1e-8)
+    np.testing.assert_allclose(out, x * weight, rtol=1e-3)
+    assert out.max() < 1e-6  # a softmax would return x itself
+
+
+def test_attention_overflows_like_the_original():
+    """No max subtraction: exp of a score above ~88 is inf in float32 and the output NaN."""
+    att = layers.MultiHeadSelfAttention(layers.VariableFactory(0), ("a", "b", "c"), 1, 1)
+    for dense in (att.q, att.k, att.v):
+        dense.kernel.assign([[1.0]])
+    out = att(tf.constant([[[10.0], [10.0]]])).numpy()  # q.k = 100 -> exp overflows
+    assert np.isnan(out).all()
+
+
+def np_lstm(x, kernel, bias):
+    n, t, d = x.shape
+    c = h = np.zeros((n, d))
+    outs = []
+    for step in range(t):
+        gates = np.concatenate([x[:, step], h], 1) @ kernel + bias
+        i, j, f, o = np.split(gates, 4, axis=1)
+        c = c * np_sigmoid(f + 1.0) + np_sigmoid(i) * np.tanh(j)
+        h = np.tanh(c) * np_sigmoid(o)
+        outs.append(h)
+    return np.stack(outs, 1)
+
+
+def test_lstm_gate_order_and_forget_bias():
+    d = 1
+    cell = layers.BasicLSTMCell(layers.VariableFactory(0), d)
+    # Input-to-gate weights i, j, f, o = 1, 2, 3, 4 and recurrent weights 0: one step by hand.
+    cell.kernel.assign([[1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 0.0, 0.0]])
+    out = cell(tf.constant([[[1.0]]])).numpy()
+    c = np_sigmoid(1.0) * np.tanh(2.0)  # c0 = 0, so the forget gate (3 + 1.0) is multiplied by 0
+    np.testing.assert_allclose(out, [[[np.tanh(c) * np_sigmoid(4.0)]]], rtol=1e-6)
+    # Second step: the constant forget bias 1.0 enters sigmoid(f + 1).
+    cell.kernel.assign([[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+    out2 = cell(tf.constant([[[1.0], [1.0]]])).numpy()
+    c1 = 0.5 * np.tanh(0.0)
+    assert out2[0, 1, 0] == pytest.approx(np.tanh(c1 * np_sigmoid(1.0) + 0.5 * 0) * 0.5)
+
+
+def test_lstm_matches_numpy_on_random_weights():
+    d = 3
+    cell = layers.BasicLSTMCell(layers.VariableFactory(1), d)
+    rng = np.random.default_rng(1)
+    cell.bias.assign(rng.normal(size=4 * d).astype(np.float32))
+    x = rng.normal(size=(5, 4, d)).astype(np.float32)
+    np.testing.assert_allclose(cell(tf.constant(x)).numpy(),
+                               np_lstm(x, cell.kernel.numpy(), cell.bias.numpy()), rtol=1e-5,
+                               atol=1e-6)
+    assert [n for n, _, _ in cell_vars(cell)] == [
+        "rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel",
+        "rnn/multi_rnn_cell/cell_0/basic_lstm_cell/bias"]
+
+
+def cell_vars(cell):
+    return [(v.name.split(":")[0], v, None) for v in (cell.kernel, cell.bias)]
+
+
+def test_dropout_keeps_expected_fraction_and_scales():
+    rng = tf.random.Generator.from_seed(0)
+    x = tf.ones([20000])
+    out = layers.dropout(x, 0.5, rng).numpy()
+    assert set(np.unique(out)) <= {0.0, 2.0}
+    assert abs((out > 0).mean() - 0.5) < 0.02
+    np.testing.assert_array_equal(layers.dropout(x, 1.0, rng).numpy(), x.numpy())
+    np.testing.assert_array_equal(layers.dropout(x, 0.5, None).numpy(), x.numpy())
+
+
+def test_propagate_sums_without_normalisation():
+    src = tf.constant([[1.0, 0.0], [0.0, 2.0], [-4.0, 1.0]])  # 3 source nodes
+    src_of_edge = tf.constant([0, 1, 2, 2])
+    dst_of_edge = tf.constant([0, 0, 1, 3])                   # node 2 has no edge
+    out = layers.propagate(src, src_of_edge, dst_of_edge, 4, leaky=0.5).numpy()
+    np.testing.assert_allclose(out, [[1.0, 2.0], [-2.0, 1.0], [0.0, 0.0], [-2.0, 1.0]])
