@@ -172,11 +172,14 @@ def define_flags(flag_values=flags.FLAGS):
 def from_flags(flag_values=flags.FLAGS):
     """Builds checked Params from parsed flags, applying the --data preset.
 
-    A preset value applies only where the flag was not given explicitly (on the
+    The preset applies when --data is given explicitly (with no flags at all the
+    values are the original's Params.py defaults, as `python main.py` there), and
+    each preset value only where that flag was not given explicitly (on the
     command line or in a --flagfile).
     """
     values = {name: flag_values[name].value for name, _, _, _ in FLAG_SPECS}
-    for name, value in PRESETS.get(values["data"], {}).items():
+    preset = PRESETS.get(values["data"], {}) if flag_values["data"].present else {}
+    for name, value in preset.items():
         if not flag_values[name].present:
             values[name] = value
     return check_params(Params(**values))

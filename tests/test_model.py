@@ -1,0 +1,258 @@
+"""SelfGNN model tests: a NumPy forward pass of the same weights, and the traps."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from selfgnn import params as params_lib
+from selfgnn.model import SelfGNN
+from selfgnn.sampler import TrainBatch
+
+U, I = 7, 9
+
+
+def make_params(**kw):
+    base = dict(graphNum=2, gnn_layer=2, att_layer=2, latdim=8, num_attention_heads=2, ssldim=4,
+                pos_length=5, batch=4, leaky=0.5, reg=0.01, ssl_reg=0.1, keepRate=0.5, seed=3)
+    base.update(kw)
+    return params_lib.preset_params("none", **base)
+
+
+def make_edges(seed=0, graphs=2):
+    rng = np.random.default_rng(seed)
+    return [(rng.integers(0, U, 12).astype(np.int32), rng.integers(0, I, 12).astype(np.int32))
+            for _ in range(graphs)]
+
+
+def make_model(seed=0, **kw):
+    model = SelfGNN(make_params(**kw), U, I, make_edges(seed, kw.get("graphNum", 2)))
+    rng = np.random.default_rng(seed + 10)
+    for _, var in model.tf1_variables():  # non-trivial biases, gammas and betas too
+        if "Bias" in var.name or "bias" in var.name or "LayerNorm" in var.name:
+            var.assign(var + rng.normal(0, 0.1, var.shape).astype(np.float32))
+    return model
+
+
+def act(x, leaky=0.5):
+    return np.maximum(leaky * x, x)
+
+
+def np_norm(x, ln):
+    axes = tuple(range(1, x.ndim))
+    mean, var = x.mean(axes, keepdims=True), x.var(axes, keepdims=True)
+    return (x - mean) / np.sqrt(var + 1e-12) * ln.gamma.numpy() + ln.beta.numpy()
+
+
+def np_attention(x, att, heads):
+    n, t, d = x.shape
+    dk = d // heads
+
+    def proj(dense):
+        y = x @ dense.kernel.numpy() + dense.bias.numpy()
+        return y.reshape(n, t, heads, dk).transpose(0, 2, 1, 3)
+
+    q, k, v = proj(att.q), proj(att.k), proj(att.v)
+    s = np.exp(q @ k.transpose(0, 1, 3, 2) / np.sqrt(dk))
+    a = s / (s.sum(-1, keepdims=True) + 1e-8)
+    return (a @ v).transpose(0, 2, 1, 3).reshape(n, t, d)
+
+
+def np_lstm(x, kernel, bias):
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    c = h = np.zeros((x.shape[0], x.shape[2]))
+    out = []
+    for t in range(x.shape[1]):
+        i, j, f, o = np.split(np.concatenate([x[:, t], h], 1) @ kernel + bias, 4, axis=1)
+        c = c * sig(f + 1.0) + sig(i) * np.tanh(j)
+        h = np.tanh(c) * sig(o)
+        out.append(h)
+    return np.stack(out, 1)
+
+
+def np_nodes(model, edges):
+    """Reference of lines 118-155 without dropout."""
+    p = model.params
+    us, its = [], []
+    for k, (ue, ie) in enumerate(edges):
+        eu, ei = [model.uEmbed.numpy()[k]], [model.iEmbed.numpy()[k]]
+        for _ in range(p.gnn_layer):
+            nu = np.zeros((U, p.latdim))
+            np.add.at(nu, ue, ei[-1][ie])
+            ni = np.zeros((I, p.latdim))
+            np.add.at(ni, ie, eu[-1][ue])
+            eu.append(act(nu) + eu[-1])
+            ei.append(act(ni) + ei[-1])
+        us.append(sum(eu))
+        its.append(sum(ei))
+    us, its = np.stack(us), np.stack(its)
+    kern, bias = model.lstm.kernel.numpy(), model.lstm.bias.numpy()
+    h = p.num_attention_heads
+    fu = np_attention(np_norm(np_lstm(us.transpose(1, 0, 2), kern, bias), model.user_norm),
+                      model.user_attention, h).mean(1)
+    fi = np_attention(np_norm(np_lstm(its.transpose(1, 0, 2), kern, bias), model.item_norm),
+                      model.item_attention, h).mean(1)
+    return us, its, fu, fi
+
+
+def np_sequence(model, fi, seq, mask):
+    hist = np.einsum("bl,bld->bd", mask, fi[seq])
+    x = (np_norm(hist, model.history_norm)
+         + np_norm(mask @ model.posEmbed.numpy(), model.position_norm))[:, None, :]
+    for ln, att in zip(model.sequence_norms, model.sequence_attention):
+        x = act(np_attention(np_norm(x, ln), att, model.params.num_attention_heads)) + x
+    return x.sum(1)
+
+
+def test_forward_matches_numpy_reference():
+    model = make_model()
+    edges = make_edges(0)
+    us, its, fu, fi = np_nodes(model, edges)
+    nodes = model.node_embeddings(training=False)
+    np.testing.assert_allclose(nodes.user_short.numpy(), us, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(nodes.final_user.numpy(), fu, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(nodes.final_item.numpy(), fi, rtol=1e-3, atol=1e-4)
+
+    seq = np.array([[0, 0, 3, 1, 2], [0, 0, 0, 0, 0], [4, 5, 6, 7, 8], [0, 0, 0, 0, 0]], np.int32)
+    mask = np.array([[0, 0, 1, 1, 1], [0, 0, 0, 0, 0], [1, 1, 1, 1, 1], [0] * 5], np.float32)
+    users = np.array([1, 2, 3, 0], np.int32)
+    cands = np.array([[0, 1, 2], [3, 4, 5], [6, 7, 8], [0, 0, 0]], np.int32)
+    att = np_sequence(model, fi, seq, mask)
+    expected = (np.einsum("bd,bcd->bc", fu[users], fi[cands])
+                + np.einsum("bd,bcd->bc", act(att), fi[cands]))
+    got = model.candidate_scores(nodes, users, cands, seq, mask).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-3)
+    # Training-time pair scores (lines 169-173) of user 1 (batch row 0) and items 0, 1, 2.
+    pairs = model.pair_scores(nodes, tf.constant(att, tf.float32), np.ones(3, np.int32),
+                              cands[0], np.zeros(3, np.int32)).numpy()
+    np.testing.assert_allclose(pairs, expected[0], rtol=1e-3, atol=1e-3)
+
+
+def test_history_is_one_summed_token_so_order_is_ignored():
+    """mask @ final_item[sequence] sums the history (line 161): permuting it changes nothing."""
+    model = make_model()
+    fi = tf.random.stateless_normal([I, 8], seed=[1, 2])
+    mask = np.zeros([4, 5], np.float32)
+    mask[0, 1:] = 1.0
+    seq = np.zeros([4, 5], np.int32)
+    seq[0, 1:] = [1, 2, 3, 1]
+    shuffled = seq.copy()
+    shuffled[0, 1:] = [3, 1, 1, 2]
+    np.testing.assert_allclose(model.sequence_embedding(fi, seq, mask).numpy(),
+                               model.sequence_embedding(fi, shuffled, mask).numpy(), rtol=1e-5)
+    changed = seq.copy()
+    changed[0, 1:] = [1, 2, 3, 4]
+    assert not np.allclose(model.sequence_embedding(fi, seq, mask).numpy()[0],
+                           model.sequence_embedding(fi, changed, mask).numpy()[0])
+
+
+def test_one_lstm_shared_by_users_and_items():
+    model = make_model()
+    names = [n for n, _ in model.tf1_variables()]
+    assert sum("basic_lstm_cell" in n for n in names) == 2
+    before = model.node_embeddings(training=False)
+    model.lstm.kernel.assign(model.lstm.kernel * 2.0)
+    after = model.node_embeddings(training=False)
+    assert not np.allclose(before.final_user.numpy(), after.final_user.numpy())
+    assert not np.allclose(before.final_item.numpy(), after.final_item.numpy())
+
+
+def test_dropout_only_in_training():
+    model = make_model()
+    a = model.node_embeddings(training=False).final_user.numpy()
+    b = model.node_embeddings(training=False).final_user.numpy()
+    c = model.node_embeddings(training=True).final_user.numpy()
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+    one = make_model(keepRate=1.0)
+    np.testing.assert_allclose(one.node_embeddings(True).final_user.numpy(),
+                               one.node_embeddings(False).final_user.numpy(), rtol=1e-6)
+
+
+def test_tf1_variable_names_for_amazon_preset_match_the_original_checkpoint():
+    p = params_lib.preset_params("amazon", latdim=64)
+    model = SelfGNN(p, 5, 6, [(np.zeros(1, np.int32), np.zeros(1, np.int32))] * p.graphNum)
+    named = dict(model.tf1_variables())
+    assert len(named) == 92
+    assert sorted(n for n in named if n.startswith("LayerNorm")) == sorted(
+        f"LayerNorm{s}/{v}" for s in [""] + [f"_{i}" for i in range(1, 8)] for v in ("beta", "gamma"))
+    assert {n for n in named if n.startswith("defaultParamName")} == {
+        f"defaultParamName{i}" for i in range(1, 31)}
+    assert {n for n in named if n.startswith("dense")} == {
+        f"dense{s}/{v}" for s in [""] + [f"_{i}" for i in range(1, 18)] for v in ("kernel", "bias")}
+    shapes = {n: v.shape.as_list() for n, v in named.items()}
+    assert shapes["uEmbed"] == [5, 5, 64] and shapes["iEmbed"] == [5, 6, 64]
+    assert shapes["meta2"] == [192, 32] and shapes["meta3"] == [32, 1]
+    assert shapes["timeEmbed"] == [2, 64] and shapes["posEmbed"] == [200, 64]
+    assert shapes["rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel"] == [128, 256]
+    order = [n for n, _ in model.tf1_variables()]
+    assert order[:4] == ["uEmbed", "iEmbed", "posEmbed", "timeEmbed"]
+    assert order.index("LayerNorm/beta") < order.index("dense/kernel") < order.index(
+        "LayerNorm_1/beta") < order.index("dense_3/kernel") < order.index("LayerNorm_2/beta")
+
+
+def test_regularized_set_is_the_originals():
+    model = make_model()
+    reg = {v.name.split(":")[0] for v in model.regularized}
+    expected = {"uEmbed", "iEmbed", "posEmbed", "timeEmbed", "meta2", "meta3"} | {
+        f"defaultParamName{i}" for i in range(1, 2 * 2 * 2 + 1)}
+    assert reg == expected
+
+
+def batch_from(uids, iids, u_locs, ssl, model):
+    p = model.params
+    seq = np.zeros([p.batch, p.pos_length], np.int32)
+    mask = np.zeros([p.batch, p.pos_length], np.float32)
+    seq[0, -2:], mask[0, -2:] = [1, 2], 1
+    return TrainBatch(np.array(uids, np.int32), np.array(iids, np.int32),
+                      np.array(u_locs, np.int32), seq, mask,
+                      tuple(np.array(s[0], np.int32) for s in ssl),
+                      tuple(np.array(s[1], np.int32) for s in ssl))
+
+
+def test_loss_terms_match_numpy():
+    model = make_model(keepRate=1.0)
+    ssl = [([0, 0, 1, 1, 2, 2], [1, 2, 3, 4, 5, 6]), ([3, 3], [0, 8])]
+    batch = batch_from([0, 1, 0, 1], [1, 2, 5, 6], [0, 1, 0, 1], ssl, model)
+    terms = {k: v.numpy() for k, v in model.compute_loss(batch, training=True).items()}
+    us, its, fu, fi = np_nodes(model, make_edges(0))
+    att = np_sequence(model, fi, batch.sequence, batch.mask)
+    preds = (fu[batch.uids] * fi[batch.iids]).sum(-1) + (act(att[batch.u_locs])
+                                                         * fi[batch.iids]).sum(-1)
+    pre = np.maximum(0, 1 - (preds[:2] - preds[2:])).mean()
+    np.testing.assert_allclose(terms["preLoss"], pre, rtol=1e-3)
+    ssl_total = 0.0
+    for k, (su, si) in enumerate(ssl):
+        su, si = np.array(su), np.array(si)
+        meta = np.concatenate([fu[su] * us[k][su], fu[su], us[k][su]], -1)
+        hidden = act(meta @ model.meta2.numpy() + model.meta2Bias.numpy())
+        w = 1 / (1 + np.exp(-(hidden @ model.meta3.numpy() + model.meta3Bias.numpy())[:, 0]))
+        long = act(fu[su] * fi[si]).sum(-1)
+        short = act(us[k][su] * its[k][si]).sum(-1)
+        n = len(su) // 2  # first half vs second half, not the interleaved pos/neg
+        target = w[:n] * long[:n] - w[n:] * long[n:]
+        ssl_total += np.maximum(0, 1 - target * (short[:n] - short[n:])).sum()
+    np.testing.assert_allclose(terms["sslLoss"], ssl_total, rtol=1e-3)
+    l2 = sum((v.numpy().astype(np.float64) ** 2).sum() for v in model.regularized)
+    np.testing.assert_allclose(terms["regLoss"], 0.01 * l2 + 0.1 * ssl_total, rtol=1e-3)
+    np.testing.assert_allclose(terms["loss"], terms["preLoss"] + terms["regLoss"], rtol=1e-6)
+
+
+def test_empty_ssl_lists_give_zero_ssl_loss():
+    model = make_model()
+    batch = batch_from([0, 0], [1, 2], [0, 0], [([], []), ([], [])], model)
+    assert model.compute_loss(batch)["sslLoss"].numpy() == 0.0
+
+
+def test_sequence_attention_q_k_get_almost_no_gradient():
+    """Attention over one token: weights exp(s) / (exp(s) + 1e-8) ~ 1, so Q and K barely matter."""
+    model = make_model(keepRate=1.0)
+    batch = batch_from([0, 1, 0, 1], [1, 2, 5, 6], [0, 0, 0, 0], [([], []), ([], [])], model)
+    att = model.sequence_attention[0]
+    with tf.GradientTape() as tape:
+        loss = model.compute_loss(batch)["preLoss"]
+    gq, gv = tape.gradient(loss, [att.q.kernel, att.v.kernel])
+    assert np.abs(gq.numpy()).max() < 1e-6 * max(np.abs(gv.numpy()).max(), 1e-3)
+
+
+def test_graph_count_must_match():
+    with pytest.raises(ValueError, match="graphNum"):
+        SelfGNN(make_params(), U, I, make_edges(0, graphs=1))

@@ -1,0 +1,141 @@
+"""The training loop end to end on tiny synthetic data, as a user runs it."""
+import io
+import json
+import os
+import pickle
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from data_prep import synthetic
+from selfgnn import data_handler, params, trainer
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LINE = re.compile(r"Epoch (\d+)/(\d+), (Train|Test|max): (.*?)\s*$")
+
+
+def run_main(*args):
+    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run([sys.executable, os.path.join(ROOT, "run", "main.py"), *args],
+                          capture_output=True, text=True, env=env, timeout=600)
+
+
+def parse_lines(stdout):
+    out = []
+    for line in stdout.splitlines():
+        m = LINE.search(line)
+        if m:
+            values = dict(kv.split(" = ") for kv in m.group(4).split(", "))
+            out.append((int(m.group(1)), m.group(3), {k: float(v) for k, v in values.items()}))
+    return out
+
+
+def test_main_prints_the_metrics_it_writes(tiny_data_dir, tmp_path):
+    out_dir = tmp_path / "runs"
+    proc = run_main("--data_dir", str(tiny_data_dir), "--data", "tiny", "--epoch", "3",
+                    "--tstEpoch", "1", "--out_dir", str(out_dir))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = parse_lines(proc.stdout)
+    assert [(ep, name) for ep, name, _ in lines] == [
+        (0, "Train"), (0, "Test"), (1, "Train"), (1, "Test"), (2, "Train"), (2, "Test"),
+        (3, "Test"), (lines[-1][0], "max")]
+    run_dir = out_dir / "tiny"
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["status"] == "finished" and results["flags"]["graphNum"] == 3
+    for ep, name, values in lines[:6]:
+        logged = results["epochs"][ep]["train" if name == "Train" else "test"]
+        keys = ("Loss", "preLoss") if name == "Train" else ("HR", "NDCG")
+        assert values == {k: round(logged[k], 4) for k in keys}
+    assert lines[6][2] == {k: round(results["final_test"][k], 4) for k in ("HR", "NDCG")}
+    best = results["best"]
+    assert lines[7][0] == best["epoch"]
+    assert lines[7][2] == {k: round(best[k], 4) for k in ("HR", "NDCG")}
+    assert best["NDCG"] == max(e["test"]["NDCG"] for e in results["epochs"])
+    assert (run_dir / "best" / "checkpoint").exists()
+    assert any(f.startswith("events.out.tfevents") for f in os.listdir(run_dir / "tensorboard"))
+    with open(run_dir / "history.his", "rb") as f:
+        history = pickle.load(f)
+    assert history["TestNDCG"][-1] == pytest.approx(best["NDCG"])
+    assert "Epoch 0/3, Train" in (run_dir / "log.txt").read_text()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--data", "tiny", "--keepRate", "0"], "keepRate"),
+    (["--data", "nowhere"], "file not found"),
+    (["--data", "tiny", "--graphNum", "9"], "--graphNum 9 but the file holds 3"),
+])
+def test_main_rejects_bad_input_with_exit_code_2(tiny_data_dir, tmp_path, args, message):
+    proc = run_main("--data_dir", str(tiny_data_dir), "--out_dir", str(tmp_path), *args)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert not os.listdir(tmp_path)
+
+
+def make_trainer(data_dir, out_dir, **overrides):
+    p = params.preset_params("tiny", data_dir=str(data_dir), out_dir=str(out_dir), **overrides)
+    data = data_handler.load_dataset(os.path.join(str(data_dir), "tiny"), p.graphNum, p.testSize)
+    return trainer.Trainer(p, data, logger=trainer.Logger(io.StringIO()))
+
+
+def test_same_seed_same_metrics_and_no_retracing(tiny_data_dir, tmp_path):
+    runs = []
+    for i in range(2):
+        t = make_trainer(tiny_data_dir, tmp_path / str(i), epoch=2, tstEpoch=1)
+        runs.append(t.run())
+        # 80 users in batches of 32: batches of 32, 32 and 16 users, one trace.
+        assert t.train_step.experimental_get_tracing_count() == 1
+        assert t.test_scores.experimental_get_tracing_count() == 1
+    strip = [[{k: v for k, v in e.items() if k != "seconds"} for e in r["epochs"]] for r in runs]
+    assert strip[0] == strip[1]
+    assert runs[0]["final_test"] == runs[1]["final_test"]
+    other = make_trainer(tiny_data_dir, tmp_path / "other", epoch=1, seed=5).run()
+    assert other["epochs"][0]["train"] != runs[0]["epochs"][0]["train"]
+
+
+def test_load_model_restores_weights_and_continues_where_the_original_would(tiny_data_dir,
+                                                                            tmp_path):
+    first = make_trainer(tiny_data_dir, tmp_path, epoch=1, tstEpoch=1, save_path="a")
+    assert first.run()["best"]["epoch"] == 0  # saved after epoch 0: the final weights
+    saved = {n: v.numpy().copy() for n, v in first.model.tf1_variables()}
+    saved_step = int(first.optimizer.step.numpy())
+    second = make_trainer(tiny_data_dir, tmp_path, epoch=4, tstEpoch=1, save_path="b",
+                          load_model="a")
+    # len(TrainLoss) * tstEpoch - (tstEpoch - 1) = 1 * 1 - 0
+    assert second.load_model("a") == 1
+    for name, var in second.model.tf1_variables():
+        np.testing.assert_array_equal(var.numpy(), saved[name])
+    assert int(second.optimizer.step.numpy()) == saved_step
+    results = make_trainer(tiny_data_dir, tmp_path, epoch=4, tstEpoch=1, save_path="c",
+                           load_model="a").run()
+    assert [e["epoch"] for e in results["epochs"]] == [1, 2, 3]
+
+
+def test_missing_model_to_load(tiny_data_dir, tmp_path):
+    t = make_trainer(tiny_data_dir, tmp_path, load_model="absent")
+    with pytest.raises(FileNotFoundError, match="--load_model absent"):
+        t.load_model("absent")
+
+
+def test_users_with_one_or_two_interactions_train(tmp_path):
+    data = synthetic.generate(synthetic.PRESETS["tiny"])
+    for u in range(6):  # lengths 1 and 2: no pair, or a target with an empty history
+        data["sequence"][u] = data["sequence"][u][: 1 + u % 2]
+        if data["tst_int"][u] is not None:
+            data["tst_int"][u] = data["sequence"][u][-1]
+            negatives = set(data["test_dict"][u + 1])
+            if data["tst_int"][u] + 1 in negatives:
+                data["test_dict"][u + 1] = [i for i in range(1, 61)
+                                            if i - 1 not in data["sequence"][u]][:99]
+    synthetic.write(data, str(tmp_path / "data" / "tiny"))
+    results = make_trainer(tmp_path / "data", tmp_path / "runs", epoch=1, tstEpoch=1).run()
+    assert np.isfinite(results["epochs"][0]["train"]["Loss"])
+    assert 0.0 <= results["final_test"]["HR"] <= 1.0
+
+
+def test_make_print_matches_the_original_format():
+    assert (trainer.make_print("Test", 3, 150, {"HR": 0.37123, "NDCG": 0.21771})
+            == "Epoch 3/150, Test: HR = 0.3712, NDCG = 0.2177  ")
+    assert trainer.make_print("max", 0, 3, {}) == "Epoch 0/3, max  "
