@@ -60,6 +60,12 @@ class Logger:
             self.file.flush()
 
 
+def progress_bar(done, total, width=20):
+    """'[#####...............]  25%' for the terminal progress line."""
+    filled = width * done // max(total, 1)
+    return "[%s%s] %3d%%" % ("#" * filled, "." * (width - filled), 100 * done // max(total, 1))
+
+
 def make_print(name, ep, total_epochs, reses):
     """`makePrint`: 'Epoch 3/150, Test: HR = 0.3712, NDCG = 0.2177  '."""
     ret = "Epoch %d/%d, %s: " % (ep, total_epochs, name)
@@ -154,8 +160,9 @@ class Trainer:
             for key, name in (("Loss", "loss"), ("preLoss", "preLoss"), ("regLoss", "regLoss"),
                               ("sslLoss", "sslLoss")):
                 sums[key] += terms[name]
-            self.log("Step %d/%d: preloss = %.2f, REGLoss = %.2f         "
-                     % (i, steps, terms["preLoss"], terms["regLoss"]), oneline=True)
+            self.log("Step %d/%d: preloss = %.2f, REGLoss = %.2f  %s"
+                     % (i, steps, terms["preLoss"], terms["regLoss"], progress_bar(i + 1, steps)),
+                     oneline=True)
         return {key: val / steps for key, val in sums.items()}
 
     def test_epoch(self):
@@ -172,7 +179,8 @@ class Trainer:
             if 0 <= p.uid < scores.size:  # `print(preds[args.uid])` over the flat pair list
                 self.log.plain(str(scores.reshape(-1)[p.uid]))
             hits, ndcg = acc.add(scores)
-            self.log("Steps %d/%d: hit10 = %d, ndcg10 = %d" % (i, steps, hits, ndcg), oneline=True)
+            self.log("Steps %d/%d: hit10 = %d, ndcg10 = %d  %s"
+                     % (i, steps, hits, ndcg, progress_bar(i + 1, steps)), oneline=True)
         res = acc.result()
         # The original prints its @1 and @15 sums, which it never fills: always 0.
         self.log.plain("epochNdcg1:{},epochHit1:{},epochNdcg5:{},epochHit5:{}".format(
