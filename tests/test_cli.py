@@ -129,3 +129,20 @@ def test_presets_cover_the_sources():
     assert (config.test_users, config.negatives, config.graphs, config.seed) == (10000, 999, 5, 100)
     assert [cli.SOURCES[s][1].graphs for s in ("gowalla", "movielens", "yelp")] == [3, 6, 12]
     assert np.all([cli.SOURCES[s][1].test_users is None for s in ("ml-100k", "ml-1m")])
+
+
+def test_movielens_is_prepared_on_first_use_only(tmp_path, monkeypatch):
+    inter = tmp_path / "fake.inter"
+    pairs = [(u, (3 * u + j) % 20) for u in range(12) for j in range(10)]  # >= 5 users per item
+    rows = [(f"{u}", f"Movie {i}, The (199{i % 10})", 881250949 + 3600 * k)
+            for k, (u, i) in enumerate(pairs)]
+    inter.write_text("user_id:token\titem_id:token\trating:float\ttimestamp:float\r\n"
+                     + "".join(f"{u}\t{i}\t4\t{t}\r\n" for u, i, t in rows))
+    calls = []
+    monkeypatch.setattr(cli.movielens, "fetch_inter", lambda name: calls.append(name) or inter)
+    directory = cli.ensure_movielens("ml-100k", str(tmp_path / "Datasets"), log=lambda m: None)
+    assert calls == ["ml-100k"]
+    data = data_handler.load_dataset(directory, graph_num=6, test_size=6)
+    assert data.num_users == 12 and len(data.test_users) == 12  # every user is a test user
+    assert cli.ensure_movielens("ml-100k", str(tmp_path / "Datasets")) == directory
+    assert calls == ["ml-100k"]
