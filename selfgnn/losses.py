@@ -35,3 +35,14 @@ def sal_hinge_loss(long_scores, weights, short_scores):
 def l2_sum(variables):
     """`NNLayers.Regularize()`: a plain sum of squares (not tf.nn.l2_loss, which halves it)."""
     return tf.add_n([tf.reduce_sum(tf.square(v)) for v in variables])
+
+
+def info_nce(pos_sim, neg_sim, temperature, weights):
+    """HardGNN's InfoNCE, a weighted mean over anchors.
+
+    pos_sim [B]: sim(q, k+); neg_sim [B, K]: sim(q, k_j-); weights [B] (0 for
+    padding rows). Per anchor: -log(exp(pos/t) / (exp(pos/t) + sum_j exp(neg_j/t))).
+    """
+    logits = tf.concat([pos_sim[:, None], neg_sim], axis=1) / temperature   # [B, 1 + K]
+    per_anchor = tf.reduce_logsumexp(logits, axis=1) - logits[:, 0]          # [B]
+    return tf.reduce_sum(per_anchor * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)

@@ -66,6 +66,12 @@ class SelfGNN(tf.Module):
         self.regularized = [v for _, v, reg in f.created if reg]
         self.dropout_rng = tf.random.Generator.from_seed(p.seed + 1)
 
+    @classmethod
+    def from_dataset(cls, params, dataset):
+        """The model for a loaded `data_handler.Dataset` (subclasses may need more of it)."""
+        edges = [dataset.graph_edges(k) for k in range(params.graphNum)]
+        return cls(params, dataset.num_users, dataset.num_items, edges)
+
     def tf1_variables(self):
         """[(TF1 name, variable)] in the original's creation order."""
         return [(name, var) for name, var, _ in self.factory.created]
@@ -152,13 +158,13 @@ class SelfGNN(tf.Module):
         return {"nodes": nodes, "att_user": att_user, "preds": preds}
 
     def loss_terms(self, outputs, batch):
-        """The loss hook (lines 241-246): dict with 'loss' and its named parts."""
+        """The loss hook (lines 241-246): dict with the total 'Loss' and its named parts."""
         p = self.params
         pos, neg = losses.split_halves(outputs["preds"])
         pre_loss = losses.hinge_pair_loss(pos, neg)
         ssl_loss = self.sal_loss(outputs["nodes"], batch.ssl_uids, batch.ssl_iids)
         reg_loss = p.reg * losses.l2_sum(self.regularized) + p.ssl_reg * ssl_loss
-        return {"loss": pre_loss + reg_loss, "preLoss": pre_loss, "regLoss": reg_loss,
+        return {"Loss": pre_loss + reg_loss, "preLoss": pre_loss, "regLoss": reg_loss,
                 "sslLoss": ssl_loss}
 
     def compute_loss(self, batch, training=True):

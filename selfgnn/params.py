@@ -73,6 +73,11 @@ FLAG_SPECS = (
     ("eval_history", "enum:original|exclude_target", "original",
      "test history: 'original' feeds the whole sequence, which ends with the test item; "
      "'exclude_target' removes the test item from it (deviation)"),
+    ("val_item", "enum:last|before_test", "last",
+     "positive with --test=false: 'last' = sequence[u][-1] as the original (for a test user "
+     "that is the test item); 'before_test' = sequence[u][-2], a validation item"),
+    ("select_on", "enum:test|validation", "test",
+     "best epoch by test NDCG (the original) or by NDCG on the 'before_test' validation item"),
 )
 
 _MOVIELENS = dict(lr=1e-3, reg=1e-2, ssl_reg=1e-6, epoch=150, batch=512, sampNum=40, sslNum=90,
@@ -108,16 +113,22 @@ def _field_type(kind):
     return str if kind.startswith("enum:") else _PY_TYPES[kind]
 
 
-Params = dataclasses.make_dataclass(
-    "Params",
-    [(name, Any, dataclasses.field(default=default)) for name, _, default, _ in FLAG_SPECS],
-    frozen=True,
-    namespace={
-        "decay_step": property(lambda self: self.trnNum // self.batch),
-        "replace": lambda self, **kw: dataclasses.replace(self, **kw),
-        "__doc__": "Frozen run configuration; field names are the original's flag names.",
-    },
-)
+def make_params_class(specs, name="Params"):
+    """A frozen dataclass with one field per flag of `specs` (defaults = flag defaults)."""
+    return dataclasses.make_dataclass(
+        name,
+        [(n, Any, dataclasses.field(default=default)) for n, _, default, _ in specs],
+        frozen=True,
+        namespace={
+            "specs": specs,
+            "decay_step": property(lambda self: self.trnNum // self.batch),
+            "replace": lambda self, **kw: dataclasses.replace(self, **kw),
+            "__doc__": "Frozen run configuration; field names are the original's flag names.",
+        },
+    )
+
+
+Params = make_params_class(FLAG_SPECS)
 
 
 def _check(ok, message):
@@ -127,7 +138,7 @@ def _check(ok, message):
 
 def check_params(p):
     """Raises ValueError naming the flag and the fix when a value is out of range."""
-    for name, kind, _, _ in FLAG_SPECS:
+    for name, kind, _, _ in p.specs:
         value = getattr(p, name)
         if value is None and name == "load_model":
             continue
@@ -161,11 +172,11 @@ def check_params(p):
     return p
 
 
-def define_flags(flag_values=flags.FLAGS):
-    """Defines every flag of FLAG_SPECS on `flag_values` (once)."""
+def define_flags(flag_values=flags.FLAGS, specs=FLAG_SPECS):
+    """Defines every flag of `specs` on `flag_values` (once)."""
     definers = {"int": flags.DEFINE_integer, "float": flags.DEFINE_float,
                 "str": flags.DEFINE_string, "bool": flags.DEFINE_bool}
-    for name, kind, default, help_text in FLAG_SPECS:
+    for name, kind, default, help_text in specs:
         if name in flag_values:
             continue
         if kind.startswith("enum:"):
@@ -175,7 +186,7 @@ def define_flags(flag_values=flags.FLAGS):
             definers[kind](name, default, help_text, flag_values=flag_values)
 
 
-def from_flags(flag_values=flags.FLAGS):
+def from_flags(flag_values=flags.FLAGS, params_class=Params):
     """Builds checked Params from parsed flags, applying the --data preset.
 
     The preset applies when --data is given explicitly (with no flags at all the
@@ -183,31 +194,31 @@ def from_flags(flag_values=flags.FLAGS):
     each preset value only where that flag was not given explicitly (on the
     command line or in a --flagfile).
     """
-    values = {name: flag_values[name].value for name, _, _, _ in FLAG_SPECS}
+    values = {name: flag_values[name].value for name, _, _, _ in params_class.specs}
     preset = PRESETS.get(values["data"], {}) if flag_values["data"].present else {}
     for name, value in preset.items():
         if not flag_values[name].present:
             values[name] = value
-    return check_params(Params(**values))
+    return check_params(params_class(**values))
 
 
-def preset_params(data, **overrides):
+def preset_params(data, params_class=Params, **overrides):
     """Params for `data` with its preset applied, then `overrides` (for tests and tools)."""
     values = dict(PRESETS.get(data, {}), data=data)
     values.update(overrides)
-    return check_params(Params(**values))
+    return check_params(params_class(**values))
 
 
 _BOOL_WORDS = {"true": "true", "false": "false", "1": "true", "0": "false"}
 
 
-def normalize_bool_args(argv):
+def normalize_bool_args(argv, specs=FLAG_SPECS):
     """Rewrites `--test True` (argparse style, as in the original scripts) to `--test=true`.
 
     absl boolean flags take no separate value; without this the word would be
     left over as a positional argument.
     """
-    bool_flags = {name for name, kind, _, _ in FLAG_SPECS if kind == "bool"}
+    bool_flags = {name for name, kind, _, _ in specs if kind == "bool"}
     out, i = [], 0
     while i < len(argv):
         arg = argv[i]

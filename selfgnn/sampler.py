@@ -9,6 +9,9 @@ from typing import Iterator, NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
+HISTORY_CUT = {"test": 0, "last": 1, "before_test": 2}
+"""Evaluation target -> items cut from the end of the sequence to form the history."""
+
 TRAIN_SAMPLE_CAP = 40
 """Per-user pair cap hard-coded in the original ``trainEpoch`` (not ``sampNum``)."""
 
@@ -269,18 +272,25 @@ class Sampler:
             ssl_iids=ssl_iids,
         )
 
-    def _test_positives(self, users, test_mode):
-        """``tst_int[u]`` in test mode, else ``sequences[u][-1]`` (original ``sampleTestBatch``)."""
-        if test_mode:
+    def _test_positives(self, users, target):
+        """The positive of each user for `target` (original ``sampleTestBatch`` + validation).
+
+        'test': ``tst_int[u]``; 'last': ``sequences[u][-1]`` (the original's
+        ``--test False``); 'before_test': ``sequences[u][-2]``, the item before the
+        test item (a validation target that never looks at the test item).
+        """
+        if target == "test":
             positives = self._tst[users]
             missing = np.flatnonzero(positives < 0)
             if len(missing):
                 raise ValueError(f"user {int(users[missing[0]])} has no test item")
             return positives
-        empty = np.flatnonzero(self._seq_len[users] == 0)
-        if len(empty):
-            raise ValueError(f"user {int(users[empty[0]])} has an empty sequence")
-        return self._last_items(users)
+        back = HISTORY_CUT[target]
+        short = np.flatnonzero(self._seq_len[users] < back)
+        if len(short):
+            raise ValueError(f"user {int(users[short[0]])} has fewer than {back} items in its "
+                             f"sequence: no '{target}' evaluation target")
+        return self._seq_flat[self._seq_start[users] + self._seq_len[users] - back]
 
     def _test_candidates(self, users, positives):
         """``test_dict[u + 1][:testSize - 1] - 1`` followed by the positive, one row per user."""
@@ -312,7 +322,7 @@ class Sampler:
         return (_pad_rows(window[rows, src], self._batch),
                 _pad_rows(valid[rows, src], self._batch, np.float32))
 
-    def test_batch(self, users) -> TestBatch:
+    def test_batch(self, users, target=None) -> TestBatch:
         """Candidates, positives and histories of test users (original ``sampleTestBatch``).
 
         With ``params.test`` the positive is ``tst_int[u]`` and the history the
@@ -321,17 +331,23 @@ class Sampler:
         ``sequences[u][:-1]``.  ``eval_history='exclude_target'`` removes the
         last occurrence of the positive from the history.  Candidates are the
         first ``testSize - 1`` 0-based negatives followed by the positive.
+        ``target`` ('test', 'last', 'before_test') overrides the flags; with
+        'before_test' the positive is ``sequences[u][-2]`` and the history
+        ``sequences[u][:-2]``.
         """
         users = self._check_users(users)
-        test_mode = bool(self._params.test)
+        if target is None:
+            target = "test" if self._params.test else getattr(self._params, "val_item", "last")
+        if target not in HISTORY_CUT:
+            raise ValueError(f"unknown evaluation target {target!r}")
         eval_history = getattr(self._params, "eval_history", "original")
         if eval_history not in ("original", "exclude_target"):
             raise ValueError(f"unknown eval_history {eval_history!r}")
-        positives = self._test_positives(users, test_mode)
+        positives = self._test_positives(users, target)
         candidates = self._test_candidates(users, positives)
 
         start = self._seq_start[users]
-        length = self._seq_len[users] if test_mode else np.maximum(self._seq_len[users] - 1, 0)
+        length = np.maximum(self._seq_len[users] - HISTORY_CUT[target], 0)
         if eval_history == "exclude_target":
             sequence, mask = self._history_without_target(start, length, positives)
         else:

@@ -114,8 +114,7 @@ class Trainer:
                                        dataset.tst_int, dataset.test_dict, p,
                                        np.random.default_rng(p.seed))
         tf.random.set_seed(p.seed)
-        edges = [dataset.graph_edges(k) for k in range(p.graphNum)]
-        self.model = model_cls(p, dataset.num_users, dataset.num_items, edges)
+        self.model = model_cls.from_dataset(p, dataset)
         trainable = [(n, v) for n, v in self.model.tf1_variables() if v.trainable]
         self.variables = [v for _, v in trainable]
         self.optimizer = TF1Adam(trainable, p.lr, p.decay, p.decay_step)
@@ -141,7 +140,7 @@ class Trainer:
     def _train_step(self, batch):
         with tf.GradientTape() as tape:
             terms = self.model.compute_loss(batch, training=True)
-        grads = tape.gradient(terms["loss"], self.variables)
+        grads = tape.gradient(terms["Loss"], self.variables)
         self.optimizer.apply_gradients(grads)
         return terms
 
@@ -154,26 +153,28 @@ class Trainer:
         p = self.params
         users = self.sampler.epoch_users()
         steps = int(math.ceil(len(users) / p.batch))
-        sums = {"Loss": 0.0, "preLoss": 0.0, "regLoss": 0.0, "sslLoss": 0.0}
+        sums = {}
         for i, bat_ids in enumerate(sampler.batches(users, p.batch)):
             terms = {k: float(v) for k, v in self.train_step(self.sampler.train_batch(bat_ids)).items()}
-            for key, name in (("Loss", "loss"), ("preLoss", "preLoss"), ("regLoss", "regLoss"),
-                              ("sslLoss", "sslLoss")):
-                sums[key] += terms[name]
+            for key, value in terms.items():
+                sums[key] = sums.get(key, 0.0) + value
             self.log("Step %d/%d: preloss = %.2f, REGLoss = %.2f  %s"
                      % (i, steps, terms["preLoss"], terms["regLoss"], progress_bar(i + 1, steps)),
                      oneline=True)
         return {key: val / steps for key, val in sums.items()}
 
-    def test_epoch(self):
-        """`testEpoch`: HR/NDCG at shoot (and 5, 10, 20) over all test users."""
+    def test_epoch(self, target=None):
+        """`testEpoch`: HR/NDCG at shoot (and 5, 10, 20) over all test users.
+
+        `target` ('test', 'last', 'before_test') overrides --test/--val_item.
+        """
         p = self.params
         nodes = self.eval_nodes()
         acc = metrics.MetricAccumulator(p.shoot)
         ids = self.sampler.test_users()
         steps = int(math.ceil(len(ids) / p.batch))
         for i, bat_ids in enumerate(sampler.batches(ids, p.batch)):
-            tb = self.sampler.test_batch(bat_ids)
+            tb = self.sampler.test_batch(bat_ids, target)
             scores = self.test_scores(nodes.final_user, nodes.final_item, tb.users, tb.candidates,
                                       tb.sequence, tb.mask).numpy()[:tb.num_valid]
             if 0 <= p.uid < scores.size:  # `print(preds[args.uid])` over the flat pair list
@@ -218,8 +219,9 @@ class Trainer:
         self.log("Model Loaded")
         return len(self.history["TrainLoss"]) * self.params.tstEpoch - (self.params.tstEpoch - 1)
 
-    def _record(self, epoch, train, test, seconds):
+    def _record(self, epoch, train, test, seconds, valid=None):
         self.results["epochs"].append({"epoch": epoch, "train": train, "test": test,
+                                       "valid": valid,
                                        "lr": float(self.optimizer.learning_rate().numpy()),
                                        "seconds": seconds})
         with self.writer.as_default():
@@ -227,6 +229,8 @@ class Trainer:
                 write_scalar(f"train/{name}", val, epoch)
             for name, val in (test or {}).items():
                 write_scalar(f"test/{name}", val, epoch)
+            for name, val in (valid or {}).items():
+                write_scalar(f"valid/{name}", val, epoch)
             write_scalar("train/lr", self.results["epochs"][-1]["lr"], epoch)
         self.writer.flush()
         write_json_atomic(os.path.join(self.run_dir, "results.json"), self.results)
@@ -262,19 +266,24 @@ class Trainer:
             self.log(make_print("Train", ep, p.epoch, shown))
             if test:
                 self._append_history("Train", shown)
-            test_res = None
+            test_res = valid_res = None
             if test:
                 t0 = time.perf_counter()
+                if p.select_on == "validation":
+                    valid_res = self.test_epoch("before_test")
+                    self.log(make_print("Valid", ep, p.epoch,
+                                        {"HR": valid_res["HR"], "NDCG": valid_res["NDCG"]}))
                 test_res = self.test_epoch()
                 seconds["test"] = time.perf_counter() - t0
                 shown = {"HR": test_res["HR"], "NDCG": test_res["NDCG"]}
                 self.log(make_print("Test", ep, p.epoch, shown))
                 self._append_history("Test", shown)
-                if shown["NDCG"] > max_ndcg:
+                score = (valid_res or test_res)["NDCG"]
+                if score > max_ndcg:
                     self.save_history()
-                    max_ndcg, max_res, max_epoch = shown["NDCG"], test_res, ep
-                    self.results["best"] = dict(test_res, epoch=ep)
-            self._record(ep, train, test_res, seconds)
+                    max_ndcg, max_res, max_epoch = score, test_res, ep
+                    self.results["best"] = dict(test_res, epoch=ep, valid=valid_res)
+            self._record(ep, train, test_res, seconds, valid_res)
             self.log.plain()
         final = self.test_epoch()
         shown = {"HR": final["HR"], "NDCG": final["NDCG"]}

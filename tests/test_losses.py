@@ -1,4 +1,6 @@
 """Hand-computed values of the loss terms (original lines 185-246)."""
+import math
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -49,3 +51,14 @@ def test_sal_long_scores_get_no_gradient():
 def test_l2_is_plain_sum_of_squares():
     value = losses.l2_sum([tf.constant([1.0, 2.0]), tf.constant([[3.0]])]).numpy()
     assert value == pytest.approx(14.0)  # tf.nn.l2_loss would give 7.0
+
+
+def test_info_nce_by_hand():
+    # One anchor: pos 0.5, negatives 0.2 and -0.1, tau 0.5 -> logits 1.0, 0.4, -0.2.
+    expected = -math.log(math.exp(1.0) / (math.exp(1.0) + math.exp(0.4) + math.exp(-0.2)))
+    value = losses.info_nce(tf.constant([0.5, 9.0]), tf.constant([[0.2, -0.1], [0.0, 0.0]]),
+                            0.5, tf.constant([1.0, 0.0]))  # the second row is padding
+    assert value.numpy() == pytest.approx(expected, rel=1e-6)
+    both = losses.info_nce(tf.constant([0.5, 0.5]), tf.constant([[0.2, -0.1], [0.2, -0.1]]),
+                           0.5, tf.constant([1.0, 1.0]))
+    assert both.numpy() == pytest.approx(expected, rel=1e-6)

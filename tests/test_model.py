@@ -233,7 +233,7 @@ def test_loss_terms_match_numpy():
     np.testing.assert_allclose(terms["sslLoss"], ssl_total, rtol=1e-3)
     l2 = sum((v.numpy().astype(np.float64) ** 2).sum() for v in model.regularized)
     np.testing.assert_allclose(terms["regLoss"], 0.01 * l2 + 0.1 * ssl_total, rtol=1e-3)
-    np.testing.assert_allclose(terms["loss"], terms["preLoss"] + terms["regLoss"], rtol=1e-6)
+    np.testing.assert_allclose(terms["Loss"], terms["preLoss"] + terms["regLoss"], rtol=1e-6)
 
 
 def test_empty_ssl_lists_give_zero_ssl_loss():

@@ -1,0 +1,1 @@
+"""HardGNN: SelfGNN plus an InfoNCE term over cosine top-K hard negatives mined per anchor."""
