@@ -9,6 +9,9 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["selfgnn", "selfgnn.*", "hardgnn", "hardgnn.*", "data_prep", "data_prep.*"]),
+    package_data={"selfgnn": ["published.csv"]},
     install_requires=["tensorflow>=2.15", "numpy", "scipy", "pandas", "absl-py"],
-    extras_require={"test": ["pytest"]},
+    # matplotlib: the grid search's plots; tensorboard: its HParams records (both optional).
+    extras_require={"plots": ["matplotlib", "tensorboard"],
+                    "test": ["pytest", "matplotlib", "tensorboard"]},
 )
