@@ -76,6 +76,10 @@ FLAG_SPECS = (
     ("val_item", "enum:last|before_test", "last",
      "positive with --test=false: 'last' = sequence[u][-1] as the original (for a test user "
      "that is the test item); 'before_test' = sequence[u][-2], a validation item"),
+    ("load_tf1_checkpoint", "str", "",
+     "prefix of an original TF1 checkpoint (Models/<save_path>) to load before training"),
+    ("export_tf1_checkpoint", "str", "",
+     "prefix to write the best model under the original's TF1 names at the end"),
     ("select_on", "enum:test|validation", "test",
      "best epoch by test NDCG (the original) or by NDCG on the 'before_test' validation item"),
 )
@@ -167,6 +171,8 @@ def check_params(p):
            f"--trnNum ({p.trnNum}) must be >= --batch ({p.batch}): the learning-rate decay step "
            f"is trnNum // batch and would be 0")
     _check(p.uid >= -1, f"--uid must be >= -1, got {p.uid}")
+    _check(not (p.load_model and p.load_tf1_checkpoint),
+           "--load_model and --load_tf1_checkpoint both load a model; give one of them")
     _check(p.save_path and "/" not in p.save_path,
            f"--save_path must be a plain name (no '/'), got {p.save_path!r}")
     return p

@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 
-from selfgnn import data_handler, metrics, sampler
+from selfgnn import data_handler, metrics, sampler, tf1_checkpoint
 from selfgnn.model import NodeEmbeddings, SelfGNN
 from selfgnn.optimizer import TF1Adam
 
@@ -204,7 +204,8 @@ class Trainer:
     def load_model(self, name):
         """`loadModel`: restores `<out_dir>/<name>/best` and its history; returns the start epoch.
 
-        The start epoch is the original's `len(TrainLoss) * tstEpoch - (tstEpoch - 1)`.
+        The start epoch is the original's `len(TrainLoss) * tstEpoch - (tstEpoch - 1)`
+        (at least 0).
         """
         run_dir = os.path.join(self.params.out_dir, name)
         latest = tf.train.latest_checkpoint(os.path.join(run_dir, "best"))
@@ -217,7 +218,8 @@ class Trainer:
         with open(history_path, "rb") as f:
             self.history = pickle.load(f)
         self.log("Model Loaded")
-        return len(self.history["TrainLoss"]) * self.params.tstEpoch - (self.params.tstEpoch - 1)
+        start = len(self.history["TrainLoss"]) * self.params.tstEpoch - (self.params.tstEpoch - 1)
+        return max(start, 0)  # an empty history (a converted TF1 model) starts at epoch 0
 
     def _record(self, epoch, train, test, seconds, valid=None):
         self.results["epochs"].append({"epoch": epoch, "train": train, "test": test,
@@ -252,6 +254,10 @@ class Trainer:
         self.log("Model Prepared")
         if p.load_model is not None:
             start = self.load_model(p.load_model)
+        elif p.load_tf1_checkpoint:
+            start = 0
+            what = tf1_checkpoint.load_tf1(p.load_tf1_checkpoint, self.model, self.optimizer)
+            self.log("Model Loaded: %s (%s)" % (p.load_tf1_checkpoint, what))
         else:
             start = 0
             self.log("Variables Inited")
@@ -291,6 +297,11 @@ class Trainer:
         self._append_history("Test", shown)
         best_shown = {k: max_res[k] for k in ("HR", "NDCG")} if max_res else {}
         self.log(make_print("max", max_epoch, p.epoch, best_shown))
+        if p.export_tf1_checkpoint:
+            if self.manager.latest_checkpoint:
+                self.checkpoint.restore(self.manager.latest_checkpoint)
+            tf1_checkpoint.export_tf1(p.export_tf1_checkpoint, self.model, self.optimizer)
+            self.log("TF1 checkpoint written: %s" % p.export_tf1_checkpoint)
         self.results.update(final_test=final, status="finished")
         write_json_atomic(os.path.join(self.run_dir, "results.json"), self.results)
         return self.results
