@@ -1,0 +1,153 @@
+"""Speed and memory benchmark: `python bench/run.py --size amazonlike`.
+
+In one process: generates the synthetic set if missing, measures a float32 matmul
+roofline, then for SelfGNN and HardGNN (K = 3) on the amazon preset the
+steady-state seconds per training step (`--steps` steps after `--warmup`, medians of
+`--repeats` rounds; one epoch is ceil(trnNum / batch) steps) and per full test pass
+(every test user x testSize candidates), the model's FLOPs per step (counted
+analytically, see `step_flops`) and the ratio epoch time / compute floor. Writes
+`<out>/latest.json` and `<out>/latest.md` and prints the table.
+"""
+import argparse
+import io
+import json
+import math
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+SIZES = {"tiny": ("tiny", "tiny"), "small": ("small", "small"), "amazonlike": ("amazonlike", "amazon")}
+
+
+def step_flops(p, users, items, edges, pairs, ssl_pairs):
+    """Multiply-adds x 2 of one training step, forward x 3 (backward ~ 2 x forward).
+
+    Per interval graph and layer, both directions sum one d-vector per edge;
+    the shared LSTM runs G steps over U + I nodes ([x, h] @ [2d, 4d]); each of the
+    two node attentions applies three d x d dense layers to N x G tokens and
+    h heads of G x G scores; the sequence branch sums L items per row and runs
+    att_layer attentions on one token; scores, SAL and the meta network are dot
+    products and small dense layers.
+    """
+    d, g, n = p.latdim, p.graphNum, users + items
+    forward = {
+        "graphs": 2 * p.gnn_layer * edges * d,
+        "lstm": n * g * 2 * (2 * d) * (4 * d),
+        "attention_dense": n * g * 3 * 2 * d * d,
+        "attention_scores": n * g * g * d * 2 * 2,
+        "sequence": p.batch * p.pos_length * d * 2 + p.att_layer * p.batch * 3 * 2 * d * d,
+        "scores": pairs * d * 2 * 2,
+        "sal": ssl_pairs * (4 * d + 2 * 3 * d * p.ssldim + 2 * p.ssldim),
+    }
+    return {k: 3 * v for k, v in forward.items()}
+
+
+def roofline(size=2048, repeats=5):
+    """Best float32 GFLOP/s of a size^3 matmul."""
+    import tensorflow as tf
+    a = tf.random.normal([size, size])
+    b = tf.random.normal([size, size])
+    tf.matmul(a, b).numpy()
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        tf.matmul(a, b).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * size ** 3 / best / 1e9
+
+
+def measure(name, trainer_obj, steps, warmup, repeats):
+    t = trainer_obj
+    users = t.sampler.epoch_users()
+    batches = [t.sampler.train_batch(users[i * t.params.batch:(i + 1) * t.params.batch])
+               for i in range(min(steps, math.ceil(len(users) / t.params.batch)))]
+    for b in batches[:warmup]:
+        t.train_step(b)["Loss"].numpy()
+    rounds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for b in batches:
+            t.train_step(b)["Loss"].numpy()
+        rounds.append((time.perf_counter() - start) / len(batches))
+    t.test_epoch()  # trace
+    tests = []
+    for _ in range(max(1, repeats // 2)):
+        start = time.perf_counter()
+        t.test_epoch()
+        tests.append(time.perf_counter() - start)
+    pairs = int(np.mean([len(b.uids) for b in batches]))
+    ssl = int(np.mean([sum(len(x) for x in b.ssl_uids) for b in batches]))
+    return {"model": name, "step_s": float(np.median(rounds)), "step_rounds": rounds,
+            "test_pass_s": float(np.median(tests)), "pairs": pairs, "ssl_pairs": ssl}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--size", default="amazonlike", choices=sorted(SIZES))
+    ap.add_argument("--data_dir", default=os.path.join("bench", "data"))
+    ap.add_argument("--out", default=os.path.join("bench", "results"))
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args(argv)
+    from data_prep import synthetic
+    preset, data_name = SIZES[args.size]
+    directory = os.path.join(args.data_dir, data_name)
+    if not os.path.isfile(os.path.join(directory, "test_dict")):
+        synthetic.write(synthetic.generate(synthetic.PRESETS[preset]), directory)
+    from hardgnn import params as hard_params
+    from hardgnn.model import HardGNN
+    from selfgnn import data_handler, trainer
+    from selfgnn.model import SelfGNN
+    base = hard_params.preset_params(data_name, data_dir=args.data_dir,
+                                     out_dir=os.path.join(args.out, "runs"))
+    data = data_handler.load_dataset(directory, base.graphNum, base.testSize)
+    gflops = roofline()
+    rows = []
+    for name, cls, p in (("SelfGNN", SelfGNN, base.replace(model="selfgnn")),
+                         ("HardGNN K=3", HardGNN, base.replace(hard_k=3, cl_weight=0.1))):
+        t = trainer.Trainer(p, data, model_cls=cls, logger=trainer.Logger(io.StringIO()))
+        row = measure(name, t, args.steps, args.warmup, args.repeats)
+        edges = sum(m.nnz for m in data.sub_mats)
+        flops = step_flops(p, data.num_users, data.num_items, edges, row["pairs"], row["ssl_pairs"])
+        steps_per_epoch = math.ceil(min(p.trnNum, data.num_users) / p.batch)
+        row.update(flops=flops, gflop_per_step=sum(flops.values()) / 1e9,
+                   steps_per_epoch=steps_per_epoch, epoch_s=row["step_s"] * steps_per_epoch)
+        row["floor_epoch_s"] = row["gflop_per_step"] / gflops * steps_per_epoch
+        row["epoch_over_floor"] = row["epoch_s"] / row["floor_epoch_s"]
+        rows.append(row)
+    peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+    result = {"size": args.size, "matmul_gflops": gflops, "peak_rss_gib": peak_gib,
+              "hardgnn_over_selfgnn": rows[1]["epoch_s"] / rows[0]["epoch_s"], "models": rows,
+              "cpu_count": os.cpu_count(), "when": time.strftime("%Y-%m-%d %H:%M:%S")}
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "latest.json"), "w", encoding="utf-8") as f:
+        json.dump(result, f, indent=1)
+    table = markdown(result)
+    with open(os.path.join(args.out, "latest.md"), "w", encoding="utf-8") as f:
+        f.write(table)
+    print(table)
+    return 0
+
+
+def markdown(r):
+    lines = [f"Size `{r['size']}`, {r['cpu_count']} cores, matmul roofline "
+             f"{r['matmul_gflops']:.0f} GFLOP/s, peak RSS {r['peak_rss_gib']:.2f} GiB, "
+             f"{r['when']}", "",
+             "| model | s / step | steps / epoch | s / epoch | GFLOP / step | floor s / epoch "
+             "| epoch / floor | s / test pass |", "|---|---|---|---|---|---|---|---|"]
+    for m in r["models"]:
+        lines.append(f"| {m['model']} | {m['step_s']:.3f} | {m['steps_per_epoch']} | "
+                     f"{m['epoch_s']:.1f} | {m['gflop_per_step']:.1f} | {m['floor_epoch_s']:.1f} | "
+                     f"{m['epoch_over_floor']:.1f} | {m['test_pass_s']:.2f} |")
+    lines.append(f"\nHardGNN / SelfGNN epoch time: {r['hardgnn_over_selfgnn']:.2f}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
