@@ -80,6 +80,13 @@ FLAG_SPECS = (
      "prefix of an original TF1 checkpoint (Models/<save_path>) to load before training"),
     ("export_tf1_checkpoint", "str", "",
      "prefix to write the best model under the original's TF1 names at the end"),
+    ("resume", "bool", True,
+     "continue an unfinished run found in <out_dir>/<save_path> at its next epoch "
+     "(--noresume starts it over)"),
+    ("deterministic", "bool", False,
+     "TF op determinism: a killed and resumed run ends with the metrics of an uninterrupted one"),
+    ("nan_policy", "enum:stop|skip_batch", "stop",
+     "a NaN/Inf loss or gradient stops the run (keeping the last good checkpoint) or skips the batch"),
     ("select_on", "enum:test|validation", "test",
      "best epoch by test NDCG (the original) or by NDCG on the 'before_test' validation item"),
 )
