@@ -80,6 +80,9 @@ FLAG_SPECS = (
      "prefix of an original TF1 checkpoint (Models/<save_path>) to load before training"),
     ("export_tf1_checkpoint", "str", "",
      "prefix to write the best model under the original's TF1 names at the end"),
+    ("allow_empty_graphs", "bool", False,
+     "accept an interval graph with no edge, as the original does (one dummy edge (0, 0)); "
+     "by default it is an error"),
     ("resume", "bool", True,
      "continue an unfinished run found in <out_dir>/<save_path> at its next epoch "
      "(--noresume starts it over)"),
