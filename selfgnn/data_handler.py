@@ -14,6 +14,8 @@ import numpy as np
 import scipy.sparse as sp
 
 FILES = ("trn_mat_time", "sequence", "tst_int", "test_dict")
+REMAKE = "; prepare the files again with `python -m data_prep` (README: Data format)"
+"""The fix appended to a message about a file's format or consistency."""
 
 
 class DataError(ValueError):
@@ -65,12 +67,30 @@ def _load(path):
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
             ImportError, IndexError, KeyError) as e:
         raise DataError(f"{path}: not a readable pickle ({type(e).__name__}: {e}); "
-                        f"the file is truncated or not in the original format") from e
+                        f"the file is truncated or not in the original format{REMAKE}") from e
 
 
-def _require(ok, path, message):
+def _short(obj, width=60):
+    """`repr(obj)` cut to `width` characters, for messages."""
+    text = repr(obj)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def _require(ok, path, message, fix=REMAKE):
+    """Raises DataError '<path>: <message><fix>' unless `ok`; `fix` defaults to REMAKE."""
     if not ok:
-        raise DataError(f"{path}: {message}")
+        raise DataError(f"{path}: {message}{fix}")
+
+
+def _int_ids(obj):
+    """`obj` as a 1-D int64 array, or None when it is not a flat list of integer ids."""
+    try:
+        arr = np.asarray(obj)
+    except (TypeError, ValueError):
+        return None
+    if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
+        return None
+    return arr.astype(np.int64)
 
 
 def _rating_matrix(sequences, num_users, num_items):
@@ -81,10 +101,12 @@ def _rating_matrix(sequences, num_users, num_items):
     return sp.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(num_users, num_items))
 
 
-def load_dataset(directory, graph_num, test_size, percent=0.0):
-    """Loads and validates `directory`; `graph_num` and `test_size` are the flags.
+def load_dataset(directory, graph_num, test_size, percent=0.0, allow_empty_graphs=False):
+    """Loads and validates `directory`; the arguments after it are the flags of the same names.
 
     With `percent > 0` the training file is `noise_<percent:.2f>` as in the original.
+    An interval graph with no stored entry among the first `graph_num` is an error
+    unless `allow_empty_graphs` (then it gets the original's dummy edge, `graph_edges`).
     """
     trn_name = "noise_%.2f" % percent if percent > 1e-8 else "trn_mat_time"
     paths = {name: os.path.join(directory, name) for name in FILES}
@@ -107,8 +129,15 @@ def load_dataset(directory, graph_num, test_size, percent=0.0):
                  f"interval graph {k} has shape {m.shape}, trnMat has {trn_mat.shape}")
     _require(graph_num <= len(sub_mats), p,
              f"--graphNum {graph_num} but the file holds {len(sub_mats)} interval graphs; "
-             f"pass --graphNum {len(sub_mats)} or less")
+             f"pass --graphNum {len(sub_mats)} or less", fix="")
     sub_mats = [sp.csr_matrix(m) for m in sub_mats]
+    for k, m in enumerate(sub_mats[:graph_num]):
+        lower = f"pass --graphNum {k} to use only the graphs before it, " if k else ""
+        _require(m.nnz > 0 or allow_empty_graphs, p,
+                 f"interval graph {k} is empty (no stored entry); {lower}re-prepare the data "
+                 f"with equal-count intervals (`python -m data_prep ... --interval quantile`), "
+                 f"or pass --allow_empty_graphs to give it the original's dummy edge (0, 0)",
+                 fix="")
 
     p = paths["sequence"]
     seq = objs["sequence"]
@@ -117,13 +146,12 @@ def load_dataset(directory, graph_num, test_size, percent=0.0):
              f"has {len(seq)} users but trnMat has {num_users} rows")
     sequences = []
     for u, s in enumerate(seq):
-        try:
-            arr = np.asarray(s, dtype=np.int64).reshape(-1)
-        except (TypeError, ValueError) as e:
-            raise DataError(f"{p}: entry of user {u} is not a list of item ids ({e})") from e
+        arr = _int_ids(s)
+        _require(arr is not None, p, f"entry of user {u} is not a list of integer item ids: "
+                                     f"{_short(s)}")
         if arr.size and (arr.min() < 0 or arr.max() >= num_items):
             raise DataError(f"{p}: user {u} has item id {arr.min() if arr.min() < 0 else arr.max()} "
-                            f"outside [0, {num_items})")
+                            f"outside [0, {num_items}){REMAKE}")
         sequences.append(arr)
 
     p = paths["tst_int"]
@@ -139,6 +167,11 @@ def load_dataset(directory, graph_num, test_size, percent=0.0):
         t = tst_int[u]
         _require(isinstance(t, (int, np.integer)) and 0 <= t < num_items, p,
                  f"test item of user {u} is {t!r}, not an item id in [0, {num_items})")
+        _require(len(sequences[u]) > 0, paths["sequence"],
+                 f"test user {u} (tst_int item {t}) has an empty sequence: a test user's "
+                 f"sequence is its history and holds every interaction, the test item "
+                 f"included, so it needs at least one item; fill it or set tst_int[{u}] to None",
+                 fix="")
 
     p = paths["test_dict"]
     test_dict = objs["test_dict"]
@@ -148,10 +181,13 @@ def load_dataset(directory, graph_num, test_size, percent=0.0):
         negs = test_dict.get(int(u) + 1)
         _require(negs is not None, p,
                  f"test user {u} (key {u + 1}, keys are 1-based) is missing")
-        negs = np.asarray(negs[:need])
+        ids = _int_ids(negs)
+        _require(ids is not None, p, f"user key {u + 1}: the negatives must be a list of "
+                                     f"integer item ids, got {_short(negs)}")
+        negs = ids[:need]
         _require(len(negs) == need, p,
                  f"user key {u + 1} has {len(negs)} negatives, --testSize {test_size} needs "
-                 f"{need}; lower --testSize")
+                 f"{need}; lower --testSize", fix="")
         _require(negs.min() >= 1 and negs.max() <= num_items, p,
                  f"user key {u + 1} has negative ids outside [1, {num_items}] (ids are 1-based)")
         _require(not np.any(negs - 1 == tst_int[u]), p,

@@ -143,6 +143,11 @@ class Sampler:
             table[np.asarray(users)] = np.asarray(rows, dtype=np.int64) - 1
         return table, count
 
+    @property
+    def rng(self) -> np.random.Generator:
+        """The generator every draw comes from (its state is saved to resume a run)."""
+        return self._rng
+
     def epoch_users(self) -> np.ndarray:
         """Training users of one epoch: ``permutation(U)[:trnNum]`` (original ``trainEpoch``)."""
         return self._rng.permutation(self._num_users)[:self._trn_num].astype(np.int32)

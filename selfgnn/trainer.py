@@ -10,86 +10,22 @@ Everything a run writes lives in `<out_dir>/<save_path>/`:
 - `log.txt`: the log lines; `tensorboard/`: scalars per epoch.
 """
 import dataclasses
-import datetime
 import json
 import math
 import os
 import pickle
-import sys
 import time
 
 import numpy as np
 import tensorflow as tf
-from tensorflow.core.framework import summary_pb2
 
-from selfgnn import data_handler, metrics, sampler, tf1_checkpoint
+from selfgnn import data_handler, metrics, recovery, sampler, tf1_checkpoint
+from selfgnn.logs import Logger, make_print, progress_bar, write_scalar
 from selfgnn.model import NodeEmbeddings, SelfGNN
 from selfgnn.optimizer import TF1Adam
 
 HISTORY_KEYS = [f"{split}{met}" for met in ("Loss", "preLoss", "HR", "NDCG")
                 for split in ("Train", "Test")]
-
-
-class Logger:
-    """`Utils/TimeLogger.log`: '<datetime>: <msg>' lines, also appended to a file."""
-
-    def __init__(self, stream=None):
-        self.stream = stream or sys.stdout
-        self.file = None
-        self.interactive = getattr(self.stream, "isatty", lambda: False)()
-
-    def open(self, path):
-        self.file = open(path, "a", encoding="utf-8")
-
-    def __call__(self, msg, oneline=False):
-        line = "%s: %s" % (datetime.datetime.now(), msg)
-        if oneline:  # the original's '\r' progress lines; kept off log files and pipes
-            if self.interactive:
-                print(line, end="\r", file=self.stream, flush=True)
-            return
-        print(line, file=self.stream, flush=True)
-        if self.file:
-            self.file.write(line + "\n")
-            self.file.flush()
-
-    def plain(self, msg=""):
-        """A bare print() of the original (no time stamp)."""
-        print(msg, file=self.stream, flush=True)
-        if self.file:
-            self.file.write(msg + "\n")
-            self.file.flush()
-
-
-def progress_bar(done, total, width=20):
-    """'[#####...............]  25%' for the terminal progress line."""
-    filled = width * done // max(total, 1)
-    return "[%s%s] %3d%%" % ("#" * filled, "." * (width - filled), 100 * done // max(total, 1))
-
-
-def make_print(name, ep, total_epochs, reses):
-    """`makePrint`: 'Epoch 3/150, Test: HR = 0.3712, NDCG = 0.2177  '."""
-    ret = "Epoch %d/%d, %s: " % (ep, total_epochs, name)
-    for metric, val in reses.items():
-        ret += "%s = %.4f, " % (metric, val)
-    return ret[:-2] + "  "
-
-
-_SCALAR_METADATA = summary_pb2.SummaryMetadata(
-    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"),
-    data_class=summary_pb2.DATA_CLASS_SCALAR)
-
-
-def write_scalar(tag, value, step):
-    """A TensorBoard scalar via core `tf.summary.write` (tf.summary.scalar needs the
-    tensorboard package, which TensorFlow no longer installs)."""
-    tf.summary.write(tag, tf.constant(value, tf.float32), step=step, metadata=_SCALAR_METADATA)
-
-
-def write_json_atomic(path, obj):
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
 
 
 def batch_spec(params):
@@ -114,6 +50,8 @@ class Trainer:
                                        dataset.tst_int, dataset.test_dict, p,
                                        np.random.default_rng(p.seed))
         tf.random.set_seed(p.seed)
+        if p.deterministic:
+            tf.config.experimental.enable_op_determinism()
         self.model = model_cls.from_dataset(p, dataset)
         trainable = [(n, v) for n, v in self.model.tf1_variables() if v.trainable]
         self.variables = [v for _, v in trainable]
@@ -121,6 +59,8 @@ class Trainer:
         self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer)
         self.run_dir = os.path.join(p.out_dir, p.save_path)
         self.history = {key: [] for key in HISTORY_KEYS}
+        self.best = {"ndcg": 0.0, "result": {}, "epoch": 0}  # the original's maxndcg, maxres, maxepoch
+        self.stop = recovery.StopSignal()
         self.results = {"flags": dataclasses.asdict(p), "data": self._data_summary(),
                         "epochs": [], "best": None, "final_test": None, "status": "created"}
         self.train_step = tf.function(self._train_step, input_signature=[batch_spec(p)])
@@ -138,30 +78,66 @@ class Trainer:
                 "train_interactions": int(d.train_mat.nnz)}
 
     def _train_step(self, batch):
+        """One update, applied only if the loss terms and the gradients are all finite."""
         with tf.GradientTape() as tape:
             terms = self.model.compute_loss(batch, training=True)
         grads = tape.gradient(terms["Loss"], self.variables)
-        self.optimizer.apply_gradients(grads)
-        return terms
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(tf.convert_to_tensor(g)))
+                                for g in grads if g is not None])
+        if finite:
+            self.optimizer.apply_gradients(grads)
+        return dict(terms, gradients_finite=finite)
 
     def _test_scores(self, final_user, final_item, users, candidates, sequence, mask):
         nodes = NodeEmbeddings(None, None, final_user, final_item)
         return self.model.candidate_scores(nodes, users, candidates, sequence, mask)
 
-    def train_epoch(self):
-        """`trainEpoch`: mean loss and preLoss over the epoch's steps."""
+    def train_epoch(self, ep, mid=None):
+        """`trainEpoch`: mean loss terms over the epoch's steps.
+
+        `mid` (from a saved state) continues an interrupted epoch at its step.
+        A non-finite step is skipped (no update) and, with --nan_policy stop,
+        ends the run with NonFiniteError; a stop signal saves the state after
+        the current step and raises StopRequested.
+        """
         p = self.params
-        users = self.sampler.epoch_users()
+        users = np.array(mid["users"], np.int32) if mid else self.sampler.epoch_users()
+        sums = dict(mid["sums"]) if mid else {}
+        skipped = mid["skipped"] if mid else 0
         steps = int(math.ceil(len(users) / p.batch))
-        sums = {}
-        for i, bat_ids in enumerate(sampler.batches(users, p.batch)):
-            terms = {k: float(v) for k, v in self.train_step(self.sampler.train_batch(bat_ids)).items()}
+        for i in range(mid["step"] if mid else 0, steps):
+            bat_ids = users[i * p.batch:(i + 1) * p.batch]
+            out = self.train_step(self.sampler.train_batch(bat_ids))
+            terms = {k: float(v) for k, v in out.items() if k != "gradients_finite"}
+            bad = [k for k, v in terms.items() if not math.isfinite(v)]
+            if bad or not bool(out["gradients_finite"]):
+                where = ", ".join(bad) if bad else "the gradients"
+                if p.nan_policy == "stop":
+                    raise recovery.NonFiniteError(
+                        f"non-finite {where} at epoch {ep}, step {i}: the update was not "
+                        f"applied and the last good state is kept in {self.run_dir}/latest; "
+                        f"lower --lr, or use --nan_policy skip_batch")
+                self.log(f"skipped a non-finite step ({where}) at epoch {ep}, step {i}")
+                skipped += 1
+                continue
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + value
             self.log("Step %d/%d: preloss = %.2f, REGLoss = %.2f  %s"
                      % (i, steps, terms["preLoss"], terms["regLoss"], progress_bar(i + 1, steps)),
                      oneline=True)
-        return {key: val / steps for key, val in sums.items()}
+            if self.stop.received and i + 1 < steps:
+                self._save_latest(ep - 1, mid={"epoch": ep, "step": i + 1, "users": users.tolist(),
+                                               "sums": sums, "skipped": skipped})
+                raise recovery.StopRequested(
+                    f"stopped by signal {self.stop.received} at epoch {ep}, step {i + 1}/{steps}; "
+                    f"the state is saved in {self.run_dir}: run the same command again to "
+                    f"resume", self.stop.received)
+        if not skipped:
+            return {key: val / steps for key, val in sums.items()}
+        done = steps - skipped  # means over the applied steps; NaN if none was applied
+        means = {key: val / done for key, val in sums.items()} if done else {
+            "Loss": math.nan, "preLoss": math.nan}
+        return dict(means, skipped_steps=skipped)
 
     def test_epoch(self, target=None):
         """`testEpoch`: HR/NDCG at shoot (and 5, 10, 20) over all test users.
@@ -235,24 +211,77 @@ class Trainer:
                 write_scalar(f"valid/{name}", val, epoch)
             write_scalar("train/lr", self.results["epochs"][-1]["lr"], epoch)
         self.writer.flush()
-        write_json_atomic(os.path.join(self.run_dir, "results.json"), self.results)
+        recovery.write_json_atomic(os.path.join(self.run_dir, "results.json"), self.results)
 
     def _append_history(self, split, reses):
         for metric, val in reses.items():
             if split + metric in self.history:
                 self.history[split + metric].append(val)
 
+    def _save_latest(self, epoch_done, mid=None):
+        """The resumable state after `epoch_done` (plus a position inside the next epoch)."""
+        return self.latest.save({
+            "epoch_done": epoch_done, "mid_epoch": mid, "numpy_rng": self.sampler.rng.bit_generator.state,
+            "best": self.best, "history": self.history, "results": self.results})
+
+    def _resume(self):
+        """Restores an unfinished run of this folder; returns (start epoch, mid) or None."""
+        path = os.path.join(self.run_dir, "results.json")
+        if not (self.params.resume and os.path.isfile(path)):
+            return None
+        with open(path, encoding="utf-8") as f:
+            if json.load(f).get("status") == "finished":
+                return None
+        state = self.latest.load()
+        if state is None:
+            return None
+        self.sampler.rng.bit_generator.state = state["numpy_rng"]
+        self.best, self.history = state["best"], state["history"]
+        self.results = dict(state["results"], flags=dataclasses.asdict(self.params))
+        mid = state["mid_epoch"]
+        self.log("Resumed from %s: epoch %d%s" % (state["checkpoint"], state["epoch_done"] + 1,
+                                                   f", step {mid['step']}" if mid else ""))
+        return state["epoch_done"] + 1, mid
+
+    def _test_and_keep_best(self, ep):
+        """The test of epoch `ep` (and the validation item with --select_on validation)."""
+        p = self.params
+        valid_res = None
+        if p.select_on == "validation":
+            valid_res = self.test_epoch("before_test")
+            self.log(make_print("Valid", ep, p.epoch,
+                                {"HR": valid_res["HR"], "NDCG": valid_res["NDCG"]}))
+        test_res = self.test_epoch()
+        shown = {"HR": test_res["HR"], "NDCG": test_res["NDCG"]}
+        self.log(make_print("Test", ep, p.epoch, shown))
+        self._append_history("Test", shown)
+        score = (valid_res or test_res)["NDCG"]
+        if score > self.best["ndcg"]:
+            self.save_history()
+            self.best = {"ndcg": score, "result": test_res, "epoch": ep}
+            self.results["best"] = dict(test_res, epoch=ep, valid=valid_res)
+        return test_res, valid_res
+
     def run(self):
-        """`Recommender.run`: train, test every tstEpoch, keep the best, final test, `max` line."""
+        """`Recommender.run`: train, test every tstEpoch, keep the best, final test, `max` line.
+
+        Resumes an unfinished run of the same folder (--resume); saves `latest` after
+        every epoch; a stop signal or a non-finite step ends the run with the state kept.
+        """
         p = self.params
         os.makedirs(self.run_dir, exist_ok=True)
         self.log.open(os.path.join(self.run_dir, "log.txt"))
         self.manager = tf.train.CheckpointManager(self.checkpoint,
                                                   os.path.join(self.run_dir, "best"), max_to_keep=1)
+        self.latest = recovery.LatestState(self.run_dir, self.checkpoint)
         self.writer = tf.summary.create_file_writer(os.path.join(self.run_dir, "tensorboard"))
         self.log("USER %d ITEM %d" % (self.data.num_users, self.data.num_items))
         self.log("Model Prepared")
-        if p.load_model is not None:
+        resumed = self._resume()
+        mid = None
+        if resumed:
+            start, mid = resumed
+        elif p.load_model is not None:
             start = self.load_model(p.load_model)
         elif p.load_tf1_checkpoint:
             start = 0
@@ -262,49 +291,50 @@ class Trainer:
             start = 0
             self.log("Variables Inited")
         self.results["status"] = "running"
-        max_ndcg, max_res, max_epoch = 0.0, {}, 0
-        for ep in range(start, p.epoch):
-            test = ep % p.tstEpoch == 0
-            t0 = time.perf_counter()
-            train = self.train_epoch()
-            seconds = {"train": time.perf_counter() - t0}
-            shown = {"Loss": train["Loss"], "preLoss": train["preLoss"]}
-            self.log(make_print("Train", ep, p.epoch, shown))
-            if test:
-                self._append_history("Train", shown)
-            test_res = valid_res = None
-            if test:
-                t0 = time.perf_counter()
-                if p.select_on == "validation":
-                    valid_res = self.test_epoch("before_test")
-                    self.log(make_print("Valid", ep, p.epoch,
-                                        {"HR": valid_res["HR"], "NDCG": valid_res["NDCG"]}))
-                test_res = self.test_epoch()
-                seconds["test"] = time.perf_counter() - t0
-                shown = {"HR": test_res["HR"], "NDCG": test_res["NDCG"]}
-                self.log(make_print("Test", ep, p.epoch, shown))
-                self._append_history("Test", shown)
-                score = (valid_res or test_res)["NDCG"]
-                if score > max_ndcg:
-                    self.save_history()
-                    max_ndcg, max_res, max_epoch = score, test_res, ep
-                    self.results["best"] = dict(test_res, epoch=ep, valid=valid_res)
-            self._record(ep, train, test_res, seconds, valid_res)
-            self.log.plain()
+        try:
+            with self.stop:
+                for ep in range(start, p.epoch):
+                    self._epoch(ep, mid if mid and mid["epoch"] == ep else None)
+                    mid = None
+        except (recovery.StopRequested, recovery.NonFiniteError) as e:
+            self.results.update(status="stopped" if isinstance(e, recovery.StopRequested)
+                                else "failed", error=str(e))
+            recovery.write_json_atomic(os.path.join(self.run_dir, "results.json"), self.results)
+            self.log(str(e))
+            raise
         final = self.test_epoch()
         shown = {"HR": final["HR"], "NDCG": final["NDCG"]}
         self.log(make_print("Test", p.epoch, p.epoch, shown))
         self._append_history("Test", shown)
-        best_shown = {k: max_res[k] for k in ("HR", "NDCG")} if max_res else {}
-        self.log(make_print("max", max_epoch, p.epoch, best_shown))
+        best = self.best["result"]
+        self.log(make_print("max", self.best["epoch"], p.epoch,
+                            {k: best[k] for k in ("HR", "NDCG")} if best else {}))
         if p.export_tf1_checkpoint:
             if self.manager.latest_checkpoint:
                 self.checkpoint.restore(self.manager.latest_checkpoint)
             tf1_checkpoint.export_tf1(p.export_tf1_checkpoint, self.model, self.optimizer)
             self.log("TF1 checkpoint written: %s" % p.export_tf1_checkpoint)
         self.results.update(final_test=final, status="finished")
-        write_json_atomic(os.path.join(self.run_dir, "results.json"), self.results)
+        recovery.write_json_atomic(os.path.join(self.run_dir, "results.json"), self.results)
         return self.results
+
+    def _epoch(self, ep, mid):
+        """Train epoch `ep`, test it when due, record it and save `latest`."""
+        p = self.params
+        t0 = time.perf_counter()
+        train = self.train_epoch(ep, mid)
+        seconds = {"train": time.perf_counter() - t0}
+        shown = {"Loss": train["Loss"], "preLoss": train["preLoss"]}
+        self.log(make_print("Train", ep, p.epoch, shown))
+        test_res = valid_res = None
+        if ep % p.tstEpoch == 0:
+            self._append_history("Train", shown)
+            t0 = time.perf_counter()
+            test_res, valid_res = self._test_and_keep_best(ep)
+            seconds["test"] = time.perf_counter() - t0
+        self._record(ep, train, test_res, seconds, valid_res)
+        self._save_latest(ep)
+        self.log.plain()
 
 
 def run(params, logger=None, model_cls=SelfGNN):
@@ -313,6 +343,6 @@ def run(params, logger=None, model_cls=SelfGNN):
     log("Start")
     directory = data_handler.dataset_dir(params.data_dir, params.data)
     dataset = data_handler.load_dataset(directory, params.graphNum, params.testSize,
-                                        params.percent)
+                                        params.percent, params.allow_empty_graphs)
     log("Load Data")
     return Trainer(params, dataset, model_cls=model_cls, logger=log).run()

@@ -133,17 +133,3 @@ def test_users_with_one_or_two_interactions_train(tmp_path):
     results = make_trainer(tmp_path / "data", tmp_path / "runs", epoch=1, tstEpoch=1).run()
     assert np.isfinite(results["epochs"][0]["train"]["Loss"])
     assert 0.0 <= results["final_test"]["HR"] <= 1.0
-
-
-def test_make_print_matches_the_original_format():
-    assert (trainer.make_print("Test", 3, 150, {"HR": 0.37123, "NDCG": 0.21771})
-            == "Epoch 3/150, Test: HR = 0.3712, NDCG = 0.2177  ")
-    assert trainer.make_print("max", 0, 3, {}) == "Epoch 0/3, max  "
-
-
-@pytest.mark.parametrize("done,total,expected", [
-    (0, 4, "[....................]   0%"), (1, 4, "[#####...............]  25%"),
-    (4, 4, "[####################] 100%"), (1, 3, "[######..............]  33%"),
-])
-def test_progress_bar(done, total, expected):
-    assert trainer.progress_bar(done, total) == expected
