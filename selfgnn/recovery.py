@@ -46,9 +46,9 @@ class LatestState:
         self.manager = tf.train.CheckpointManager(checkpoint, os.path.join(run_dir, "latest"),
                                                   max_to_keep=2)
 
-    def save(self, state):
-        """Checkpoint first, then the state file that points at it."""
-        state = dict(state, checkpoint=self.manager.save())
+    def save(self, state, step):
+        """Checkpoint `ckpt-<step>` first, then the state file that points at it."""
+        state = dict(state, checkpoint=self.manager.save(checkpoint_number=step))
         write_json_atomic(self.path, state)
         return state["checkpoint"]
 

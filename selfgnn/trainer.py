@@ -222,7 +222,8 @@ class Trainer:
         """The resumable state after `epoch_done` (plus a position inside the next epoch)."""
         return self.latest.save({
             "epoch_done": epoch_done, "mid_epoch": mid, "numpy_rng": self.sampler.rng.bit_generator.state,
-            "best": self.best, "history": self.history, "results": self.results})
+            "best": self.best, "history": self.history, "results": self.results},
+            int(self.optimizer.step.numpy()))
 
     def _resume(self):
         """Restores an unfinished run of this folder; returns (start epoch, mid) or None."""

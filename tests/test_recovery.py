@@ -29,12 +29,13 @@ def test_latest_state_round_trip(tmp_path):
     var = tf.Variable([1.0, 2.0])
     state = recovery.LatestState(str(tmp_path), tf.train.Checkpoint(v=var))
     assert state.load() is None
-    first = state.save({"epoch_done": 0})
+    first = state.save({"epoch_done": 0}, step=3)
     var.assign([5.0, 6.0])
-    second = state.save({"epoch_done": 1})
+    second = state.save({"epoch_done": 1}, step=6)
     var.assign([0.0, 0.0])
     loaded = state.load()
     assert loaded["epoch_done"] == 1 and loaded["checkpoint"] == second != first
+    assert second.endswith("ckpt-6")
     np.testing.assert_array_equal(var.numpy(), [5.0, 6.0])
     assert tf.train.get_checkpoint_state(str(tmp_path / "latest")).all_model_checkpoint_paths[
         0] == first  # the previous checkpoint is kept for a kill between the two writes
