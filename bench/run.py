@@ -32,7 +32,8 @@ def step_flops(p, users, items, edges, pairs, ssl_pairs):
     two node attentions applies three d x d dense layers to N x G tokens and
     h heads of G x G scores; the sequence branch sums L items per row and runs
     att_layer attentions on one token; scores, SAL and the meta network are dot
-    products and small dense layers.
+    products and small dense layers. HardGNN adds the mining product of the
+    batch's anchors with every item, forward only (no gradient through the selection).
     """
     d, g, n = p.latdim, p.graphNum, users + items
     forward = {
@@ -44,7 +45,10 @@ def step_flops(p, users, items, edges, pairs, ssl_pairs):
         "scores": pairs * d * 2 * 2,
         "sal": ssl_pairs * (4 * d + 2 * 3 * d * p.ssldim + 2 * p.ssldim),
     }
-    return {k: 3 * v for k, v in forward.items()}
+    flops = {k: 3 * v for k, v in forward.items()}
+    if getattr(p, "model", "selfgnn") == "hardgnn":  # anchors x all items, no backward
+        flops["mining"] = p.batch * items * d * 2
+    return flops
 
 
 def roofline(size=2048, repeats=5):

@@ -21,3 +21,10 @@ def test_step_flops_by_hand():
     # 58.3 GFLOP: the "about 63" also counts the original's meta network over
     # all users, which the port evaluates for the sampled users only.
     assert round(sum(f.values()) / 1e9, 1) == 58.3
+
+
+def test_hardgnn_adds_the_mining_product_once():
+    from hardgnn import params as hard_params
+    p = hard_params.preset_params("amazon", hard_k=3)
+    f = bench.step_flops(p, users=11199, items=30821, edges=350000, pairs=40000, ssl_pairs=3000)
+    assert f["mining"] == 512 * 30821 * 64 * 2
