@@ -291,6 +291,8 @@ class Trainer:
         else:
             start = 0
             self.log("Variables Inited")
+        if not resumed and os.path.exists(self.latest.path):  # a finished run starts over
+            os.remove(self.latest.path)
         self.results["status"] = "running"
         try:
             with self.stop:

@@ -151,3 +151,14 @@ def test_skip_batch_policy_keeps_training(tiny_data_dir, tmp_path):
     results = t.run()
     assert results["status"] == "finished"
     assert sum(e["train"].get("skipped_steps", 0) for e in results["epochs"]) > 0
+
+
+def test_a_finished_run_starts_over_without_its_old_state(tiny_data_dir, tmp_path):
+    make_trainer(tiny_data_dir, tmp_path, epoch=1, tstEpoch=1).run()
+    state = tmp_path / "tiny" / "latest_state.json"
+    assert json.loads(state.read_text())["epoch_done"] == 0
+    again = make_trainer(tiny_data_dir, tmp_path, epoch=1, tstEpoch=1)
+    again._save_latest = lambda *args, **kwargs: None  # as if killed before its first save
+    results = again.run()
+    assert not state.exists()  # a later resume cannot pick up the finished run's state
+    assert [e["epoch"] for e in results["epochs"]] == [0]
