@@ -22,7 +22,7 @@ from absl import app, flags, logging
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from hardgnn import params as hard_params  # noqa: E402
+from hardgnn import params as hard_params, plots  # noqa: E402
 from selfgnn import params, published  # noqa: E402
 
 hard_params.define_flags()
@@ -97,37 +97,6 @@ def markdown(data, grid_rows, final_rows):
     return "\n".join(lines) + "\n"
 
 
-def plot(grid_rows, best, directory, log):
-    """HR@10 and NDCG@10 against lambda (K = best K) and against K (lambda = best lambda)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        log("matplotlib is not installed: no plots (pip install matplotlib)")
-        return []
-    written = []
-    for axis, fixed, fixed_value, name in (("lambda", "K", best["K"], "vs_lambda.png"),
-                                           ("K", "lambda", best["lambda"], "vs_k.png")):
-        rows = sorted((r for r in grid_rows if r[fixed] == fixed_value), key=lambda r: r[axis])
-        fig, ax = plt.subplots(figsize=(5, 3.5))
-        for metric in ("HR10", "NDCG10"):
-            ax.plot([r[axis] for r in rows], [r[metric] for r in rows], "o-", label=metric)
-            ax.plot([r[axis] for r in rows], [r[f"valid_{metric}"] for r in rows], "x--",
-                    label=f"valid {metric}")
-        if axis == "lambda":
-            ax.set_xscale("log")
-        ax.set_xlabel(axis)
-        ax.set_title(f"HardGNN, {fixed} = {fixed_value:g}")
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        path = os.path.join(directory, name)
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        written.append(path)
-    return written
-
-
 def hparams(grid_rows, directory, log):
     """One TensorBoard HParams session per grid run (needs the tensorboard package)."""
     try:
@@ -194,7 +163,7 @@ def main(argv):
     table = markdown(base.data, grid_rows, final_rows)
     with open(os.path.join(grid_dir, "results.md"), "w", encoding="utf-8") as f:
         f.write(table)
-    plot(grid_rows, best, grid_dir, log)
+    plots.plot_grid(grid_rows, best, grid_dir, log)
     hparams(grid_rows, grid_dir, log)
     log.plain(table)
     log(f"written to {grid_dir}")

@@ -39,9 +39,11 @@ def check_writable(out_dir, save_path):
         raise ValueError(f"--out_dir {out_dir}: cannot write the run folder {run_dir} "
                          f"({e.strerror or e}); pass --out_dir a writable folder") from e
     finally:
-        for path in missing:
-            if os.path.isdir(path):
+        for path in missing:  # innermost first; a folder another run now uses stays
+            try:
                 os.rmdir(path)
+            except OSError:
+                pass
 
 
 def main(argv):

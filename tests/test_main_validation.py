@@ -261,3 +261,21 @@ def test_empty_graph_trains_with_allow_empty_graphs(dirs):
     proc = run_subprocess(*base_args(data_dir, out_dir), "--allow_empty_graphs")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Epoch 0/1, Test: HR = " in proc.stdout
+
+
+def test_writable_check_leaves_a_folder_another_run_uses(main_module, tmp_path):
+    """Two runs of a sweep start together: one's check must not fail on the other's folder."""
+    out_dir = tmp_path / "sweep" / "runs"
+    other = out_dir / "other_run"
+    original_rmdir = os.rmdir
+
+    def rmdir_while_other_run_starts(path):
+        other.mkdir(parents=True, exist_ok=True)  # the other run creates its folder meanwhile
+        original_rmdir(path)
+
+    os.rmdir = rmdir_while_other_run_starts
+    try:
+        main_module.check_writable(str(out_dir), "this_run")
+    finally:
+        os.rmdir = original_rmdir
+    assert sorted(os.listdir(out_dir)) == ["other_run"]
