@@ -129,6 +129,7 @@ def main(argv):
     if not todo:
         return 0
     if FLAGS.launcher == "slurm":
+        os.makedirs(os.path.join(sweep_dir, "logs"), exist_ok=True)  # sbatch does not make it
         path = os.path.join(sweep_dir, "sweep.slurm")
         with open(path, "w", encoding="utf-8") as f:
             f.write(slurm_script(todo, sweep_dir, FLAGS.jobs, FLAGS.partition, FLAGS.gpus,

@@ -49,6 +49,7 @@ def test_slurm_launcher_writes_an_array_job(tiny_data_dir, tmp_path):
                  "#SBATCH --time=02:00:00", '--flagfile="${FLAGFILES[$SLURM_ARRAY_TASK_ID]}"'):
         assert line in text
     assert text.count(".flags") == 4
+    assert (tmp_path / "logs").is_dir()  # SLURM writes --output there but does not create it
 
 
 def test_bad_grid_entry_is_rejected(tmp_path):
