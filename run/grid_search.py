@@ -37,14 +37,12 @@ METRICS = ("HR10", "NDCG10", "HR20", "NDCG20")
 
 def run_once(config, model_cls, dataset, log):
     """Trains `config` unless its folder holds a finished run; returns its results."""
-    from selfgnn import trainer
-    path = os.path.join(config.out_dir, config.save_path, "results.json")
-    if os.path.isfile(path):
-        with open(path, encoding="utf-8") as f:
-            results = json.load(f)
-        if results.get("status") == "finished":
-            log(f"{config.save_path}: finished before, skipped")
-            return results
+    from selfgnn import recovery, trainer
+    run_dir = os.path.join(config.out_dir, config.save_path)
+    if recovery.run_status(run_dir) == "finished":
+        log(f"{config.save_path}: finished before, skipped")
+        with open(os.path.join(run_dir, "results.json"), encoding="utf-8") as f:
+            return json.load(f)
     return trainer.Trainer(config, dataset, model_cls=model_cls).run()
 
 

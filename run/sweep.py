@@ -11,7 +11,6 @@ unfinished run (submit it with `sbatch`). Runs whose `results.json` says finishe
 skipped, so the same command resumes a sweep. `run/collect.py <sweep_dir>` tabulates.
 """
 import itertools
-import json
 import os
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from absl import app, flags
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from hardgnn import params as hard_params  # noqa: E402
-from selfgnn import params  # noqa: E402
+from selfgnn import params, recovery  # noqa: E402
 
 hard_params.define_flags()
 flags.DEFINE_multi_string("grid", [], "NAME=V1,V2,...: a flag of run/main.py and its values")
@@ -73,14 +72,6 @@ def flag_files(grid, base, sweep_dir):
     return runs
 
 
-def finished(sweep_dir, name):
-    path = os.path.join(sweep_dir, "runs", name, "results.json")
-    if not os.path.isfile(path):
-        return False
-    with open(path, encoding="utf-8") as f:
-        return json.load(f).get("status") == "finished"
-
-
 def run_local(todo, sweep_dir, jobs):
     """Runs the flag files, `jobs` at a time; returns {run: exit code}."""
     os.makedirs(os.path.join(sweep_dir, "logs"), exist_ok=True)
@@ -124,7 +115,8 @@ def main(argv):
             if FLAGS[n].present and n not in ("out_dir", "save_path")]
     sweep_dir = FLAGS.sweep_dir
     runs = flag_files(grid, base, sweep_dir)
-    todo = [(n, p) for n, p in runs if not finished(sweep_dir, n)]
+    todo = [(n, p) for n, p in runs
+            if recovery.run_status(os.path.join(sweep_dir, "runs", n)) != "finished"]
     print(f"{len(runs)} runs, {len(runs) - len(todo)} finished before, {len(todo)} to run")
     if not todo:
         return 0

@@ -13,8 +13,6 @@ import os
 import signal
 import threading
 
-import tensorflow as tf
-
 
 class NonFiniteError(RuntimeError):
     """A NaN or Inf in the loss or the gradients (--nan_policy stop)."""
@@ -37,10 +35,20 @@ def write_json_atomic(path, obj):
     os.replace(tmp, path)
 
 
+def run_status(run_dir):
+    """The `status` in `<run_dir>/results.json` ('running', 'finished', ...), or None."""
+    path = os.path.join(run_dir, "results.json")
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f).get("status")
+
+
 class LatestState:
     """The resumable state of one run folder."""
 
     def __init__(self, run_dir, checkpoint):
+        import tensorflow as tf  # here, so that run/sweep.py can use run_status without TF
         self.path = os.path.join(run_dir, "latest_state.json")
         self.checkpoint = checkpoint
         self.manager = tf.train.CheckpointManager(checkpoint, os.path.join(run_dir, "latest"),

@@ -10,7 +10,6 @@ Everything a run writes lives in `<out_dir>/<save_path>/`:
 - `log.txt`: the log lines; `tensorboard/`: scalars per epoch.
 """
 import dataclasses
-import json
 import math
 import os
 import pickle
@@ -227,12 +226,8 @@ class Trainer:
 
     def _resume(self):
         """Restores an unfinished run of this folder; returns (start epoch, mid) or None."""
-        path = os.path.join(self.run_dir, "results.json")
-        if not (self.params.resume and os.path.isfile(path)):
+        if not self.params.resume or recovery.run_status(self.run_dir) in (None, "finished"):
             return None
-        with open(path, encoding="utf-8") as f:
-            if json.load(f).get("status") == "finished":
-                return None
         state = self.latest.load()
         if state is None:
             return None
