@@ -81,11 +81,11 @@ class Trainer:
         with tf.GradientTape() as tape:
             terms = self.model.compute_loss(batch, training=True)
         grads = tape.gradient(terms["Loss"], self.variables)
-        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(tf.convert_to_tensor(g)))
-                                for g in grads if g is not None])
+        tensors = list(terms.values()) + [tf.convert_to_tensor(g) for g in grads if g is not None]
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(t)) for t in tensors])
         if finite:
             self.optimizer.apply_gradients(grads)
-        return dict(terms, gradients_finite=finite)
+        return dict(terms, finite=finite)
 
     def _test_scores(self, final_user, final_item, users, candidates, sequence, mask):
         nodes = NodeEmbeddings(None, None, final_user, final_item)
@@ -107,9 +107,9 @@ class Trainer:
         for i in range(mid["step"] if mid else 0, steps):
             bat_ids = users[i * p.batch:(i + 1) * p.batch]
             out = self.train_step(self.sampler.train_batch(bat_ids))
-            terms = {k: float(v) for k, v in out.items() if k != "gradients_finite"}
-            bad = [k for k, v in terms.items() if not math.isfinite(v)]
-            if bad or not bool(out["gradients_finite"]):
+            terms = {k: float(v) for k, v in out.items() if k != "finite"}
+            if not bool(out["finite"]):
+                bad = [k for k, v in terms.items() if not math.isfinite(v)]
                 where = ", ".join(bad) if bad else "the gradients"
                 if p.nan_policy == "stop":
                     raise recovery.NonFiniteError(

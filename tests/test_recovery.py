@@ -162,3 +162,23 @@ def test_a_finished_run_starts_over_without_its_old_state(tiny_data_dir, tmp_pat
     results = again.run()
     assert not state.exists()  # a later resume cannot pick up the finished run's state
     assert [e["epoch"] for e in results["epochs"]] == [0]
+
+
+def test_a_non_finite_logged_term_also_blocks_the_update(tiny_data_dir, tmp_path):
+    """The error says the update was not applied: true even when only a logged term is bad."""
+    from selfgnn.model import SelfGNN
+
+    class ProbeModel(SelfGNN):
+        def loss_terms(self, outputs, batch):
+            return dict(super().loss_terms(outputs, batch), probe=tf.constant(np.inf))
+
+    p = params.preset_params("tiny", data_dir=str(tiny_data_dir), out_dir=str(tmp_path), epoch=1)
+    data = data_handler.load_dataset(os.path.join(str(tiny_data_dir), "tiny"), p.graphNum,
+                                     p.testSize)
+    t = trainer.Trainer(p, data, model_cls=ProbeModel, logger=trainer.Logger(io.StringIO()))
+    before = {n: v.numpy().copy() for n, v in t.model.tf1_variables()}
+    with pytest.raises(recovery.NonFiniteError, match="non-finite probe at epoch 0, step 0"):
+        t.run()
+    for name, var in t.model.tf1_variables():
+        np.testing.assert_array_equal(var.numpy(), before[name], err_msg=name)
+    assert int(t.optimizer.step.numpy()) == 0
