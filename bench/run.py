@@ -4,11 +4,13 @@ In one process: generates the synthetic set if missing, measures a float32 matmu
 roofline, then for SelfGNN and HardGNN (K = 3) on the amazon preset the
 steady-state seconds per training step (`--steps` steps after `--warmup`, medians of
 `--repeats` rounds; one epoch is ceil(trnNum / batch) steps) and per full test pass
-(every test user x testSize candidates), the model's FLOPs per step (counted
+(every test user x testSize candidates), optionally (`--plain`) SelfGNN without
+the fast kernels, the model's FLOPs per step (counted
 analytically, see `step_flops`) and the ratio epoch time / compute floor. Writes
 `<out>/latest.json` and `<out>/latest.md` and prints the table.
 """
 import argparse
+import gc
 import io
 import json
 import math
@@ -98,6 +100,8 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--plain", action="store_true",
+                    help="also time SelfGNN with --fast_kernels=false")
     args = ap.parse_args(argv)
     from data_prep import synthetic
     preset, data_name = SIZES[args.size]
@@ -113,8 +117,12 @@ def main(argv=None):
     data = data_handler.load_dataset(directory, base.graphNum, base.testSize)
     gflops = roofline()
     rows = []
-    for name, cls, p in (("SelfGNN", SelfGNN, base.replace(model="selfgnn")),
-                         ("HardGNN K=3", HardGNN, base.replace(hard_k=3, cl_weight=0.1))):
+    runs = [("SelfGNN", SelfGNN, base.replace(model="selfgnn")),
+            ("HardGNN K=3", HardGNN, base.replace(model="hardgnn", hard_k=3, cl_weight=0.1))]
+    if args.plain:
+        runs.append(("SelfGNN, plain kernels", SelfGNN,
+                     base.replace(model="selfgnn", fast_kernels=False)))
+    for name, cls, p in runs:
         t = trainer.Trainer(p, data, model_cls=cls, logger=trainer.Logger(io.StringIO()))
         row = measure(name, t, args.steps, args.warmup, args.repeats)
         edges = sum(m.nnz for m in data.sub_mats)
@@ -125,6 +133,8 @@ def main(argv=None):
         row["floor_epoch_s"] = row["gflop_per_step"] / gflops * steps_per_epoch
         row["epoch_over_floor"] = row["epoch_s"] / row["floor_epoch_s"]
         rows.append(row)
+        del t
+        gc.collect()  # the next model's peak does not stack on this one's
     peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
     result = {"size": args.size, "matmul_gflops": gflops, "peak_rss_gib": peak_gib,
               "hardgnn_over_selfgnn": rows[1]["epoch_s"] / rows[0]["epoch_s"], "models": rows,

@@ -87,25 +87,26 @@ class HardGNN(SelfGNN):
         neg = self.pair_scores(outputs["nodes"], outputs["att_user"], batch.uids[n:], iids, locs)
         return dict(outputs, preds=tf.concat([outputs["preds"][:n], neg], axis=0))
 
-    def contrastive_loss(self, anchor, final_item, users, targets, weights):
-        """(InfoNCE [], mined negatives [B, K]) for anchors [B, d] and their targets [B]."""
+    def contrastive_loss(self, anchor, final_item, users, targets, weights, total=None):
+        """(InfoNCE [], mined negatives [B, K]) for anchors [B, d] and their targets [B];
+        total: the global anchor count when this batch is one replica's part."""
         items = tf.math.l2_normalize(final_item, -1)                      # [I, d]
         mined = self.mine(anchor, items, users, targets)                  # [B, K]
         q = tf.math.l2_normalize(anchor, -1)                              # [B, d]
         pos_sim = tf.reduce_sum(q * tf.gather(items, targets), -1)         # [B]
         neg_sim = tf.einsum("bd,bkd->bk", q, tf.gather(items, mined))     # [B, K]
-        return losses.info_nce(pos_sim, neg_sim, self.params.cl_temp, weights), mined
+        return losses.info_nce(pos_sim, neg_sim, self.params.cl_temp, weights, total), mined
 
-    def loss_terms(self, outputs, batch):
+    def loss_terms(self, outputs, batch, shard=None):
         """SelfGNN's terms, then 'clLoss'; 'Loss' gains cl_weight * clLoss when cl_weight > 0."""
         p = self.params
         users, targets, weights = self.batch_rows(batch)
         cl_loss, mined = self.contrastive_loss(self.anchors(outputs, users),
                                                outputs["nodes"].final_item, users, targets,
-                                               weights)
+                                               weights, None if shard is None else shard.rows)
         if p.hard_in_rec:
             outputs = self.rec_with_mined(outputs, batch, mined)
-        terms = super().loss_terms(outputs, batch)
+        terms = super().loss_terms(outputs, batch, shard)
         terms["clLoss"] = cl_loss
         if p.cl_weight > 0:
             terms["Loss"] = terms["Loss"] + p.cl_weight * cl_loss

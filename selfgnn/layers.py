@@ -69,9 +69,12 @@ class LayerNorm(tf.Module):
         self.gamma = factory.make(f"{name}/gamma", [dim], init="ones")
 
     def __call__(self, x):
+        """Computed in float32 whatever x's dtype (the result has x's dtype)."""
+        dtype, x = x.dtype, tf.cast(x, tf.float32)
         axes = list(range(1, x.shape.rank))
         mean, variance = tf.nn.moments(x, axes, keepdims=True)
-        return tf.nn.batch_normalization(x, mean, variance, self.beta, self.gamma, 1e-12)
+        y = tf.nn.batch_normalization(x, mean, variance, self.beta, self.gamma, 1e-12)
+        return tf.cast(y, dtype)
 
 
 class Dense(tf.Module):
@@ -83,7 +86,7 @@ class Dense(tf.Module):
         self.bias = factory.make(f"{name}/bias", [units], init="zeros")
 
     def __call__(self, x):
-        return tf.tensordot(x, self.kernel, 1) + self.bias
+        return tf.tensordot(x, tf.cast(self.kernel, x.dtype), 1) + tf.cast(self.bias, x.dtype)
 
 
 class MultiHeadSelfAttention(tf.Module):
@@ -129,26 +132,38 @@ class BasicLSTMCell(tf.Module):
         self.kernel = factory.make(f"{self.PREFIX}/kernel", [2 * dim, 4 * dim])
         self.bias = factory.make(f"{self.PREFIX}/bias", [4 * dim], init="zeros")
 
-    def __call__(self, inputs, keep_rate=1.0, rng=None):
-        """inputs [N, T, d] -> outputs [N, T, d] (zero initial state, like dynamic_rnn)."""
+    def __call__(self, inputs, keep_rate=1.0, rng=None, masks=None):
+        """inputs [N, T, d] -> outputs [N, T, d] (zero initial state, like dynamic_rnn).
+
+        Output dropout draws one [N, d] keep mask per step from `rng`, in step order,
+        unless `masks` gives those T masks (`dropout_masks`, drawn beforehand).
+        """
         n = tf.shape(inputs)[0]
         c = h = tf.zeros([n, self.dim], inputs.dtype)          # [N, d]
+        kernel, bias = tf.cast(self.kernel, inputs.dtype), tf.cast(self.bias, inputs.dtype)
         outputs = []
         for t in range(inputs.shape[1]):
-            gates = tf.matmul(tf.concat([inputs[:, t], h], 1), self.kernel) + self.bias  # [N, 4d]
+            gates = tf.matmul(tf.concat([inputs[:, t], h], 1), kernel) + bias  # [N, 4d]
             i, j, f, o = tf.split(gates, 4, axis=1)
             c = c * tf.sigmoid(f + 1.0) + tf.sigmoid(i) * tf.tanh(j)
             h = tf.tanh(c) * tf.sigmoid(o)
-            outputs.append(dropout(h, keep_rate, rng))
+            if masks is None:
+                outputs.append(dropout(h, keep_rate, rng))
+            else:
+                outputs.append(h * tf.cast(masks[t], h.dtype) / keep_rate)
         return tf.stack(outputs, axis=1)                       # [N, T, d]
+
+
+def keep_mask(shape, keep_rate, rng):
+    """The 0/1 mask of `dropout`: uniform < keep_rate, one draw from `rng`."""
+    return tf.cast(rng.uniform(shape) < keep_rate, tf.float32)
 
 
 def dropout(x, keep_rate, rng):
     """TF1 `tf.nn.dropout(x, keep_prob)`: keep with probability p, scale kept by 1/p."""
     if rng is None or keep_rate >= 1.0:
         return x
-    keep = tf.cast(rng.uniform(tf.shape(x)) < keep_rate, x.dtype)
-    return x * keep / keep_rate
+    return x * tf.cast(keep_mask(tf.shape(x), keep_rate, rng), x.dtype) / keep_rate
 
 
 def propagate(src, src_of_edge, dst_of_edge, num_dst, leaky):
@@ -158,7 +173,66 @@ def propagate(src, src_of_edge, dst_of_edge, num_dst, leaky):
     the normalised values into an int32 array, so every value is 0 and only the
     indices are used, which also makes `edgeDropout` a no-op. The original pads
     the segment sum by 100 rows and looks ids up; summing into `num_dst` rows
-    gives the same numbers for every node without the crash.
+    gives the same numbers for every node without the crash. This is the plain
+    path (`--fast_kernels=false`); `BipartiteGraph` is the fast one.
     """
     messages = tf.gather(src, src_of_edge)                     # [E, d]
     return leaky_relu(tf.math.unsorted_segment_sum(messages, dst_of_edge, num_dst), leaky)
+
+
+def _sorted_sum(src, src_ids, dst_ids, num_dst, xla):
+    """sum_e src[src_ids[e]] into row dst_ids[e] of [num_dst, d]; dst_ids sorted.
+
+    XLA has no sorted SegmentSum kernel: under `xla` the unsorted op is used.
+    """
+    if xla:
+        return tf.math.unsorted_segment_sum(tf.gather(src, src_ids), dst_ids, num_dst)
+    summed = tf.math.segment_sum(tf.gather(src, src_ids), dst_ids)  # [max(dst) + 1, d]
+    return tf.pad(summed, [[0, num_dst - tf.shape(summed)[0]], [0, 0]])
+
+
+class BipartiteGraph:
+    """One interval graph's edges, kept sorted by user and by item.
+
+    `to_users(x)` = A x and `to_items(y)` = A^T y for the 0/1 user-item adjacency A,
+    the sums of `propagate` before its activation. Each is a sorted segment sum,
+    and each one's gradient is the other (d(A x)/dx applied to g is A^T g), so
+    neither direction scatters through `unsorted_segment_sum`, which on CPU is
+    slower and adds in a thread-dependent order (results change from run to run).
+    The sorted sums add each row's edges in a fixed order: the same inputs give the
+    same bits. A stable sort keeps the stored edge order within a row.
+    """
+
+    def __init__(self, users_of_edge, items_of_edge, num_users, num_items, xla=False):
+        self.xla = xla
+        users = tf.constant(users_of_edge, tf.int32)           # [E]
+        items = tf.constant(items_of_edge, tf.int32)           # [E]
+        by_user = tf.argsort(users, stable=True)
+        by_item = tf.argsort(items, stable=True)
+        self.num_users, self.num_items = int(num_users), int(num_items)
+        self._items_by_user = tf.gather(items, by_user)        # sources of to_users
+        self._users_sorted = tf.gather(users, by_user)
+        self._users_by_item = tf.gather(users, by_item)        # sources of to_items
+        self._items_sorted = tf.gather(items, by_item)
+
+    def _users_sum(self, item_rows):
+        return _sorted_sum(item_rows, self._items_by_user, self._users_sorted, self.num_users,
+                           self.xla)
+
+    def _items_sum(self, user_rows):
+        return _sorted_sum(user_rows, self._users_by_item, self._items_sorted, self.num_items,
+                           self.xla)
+
+    def to_users(self, item_rows):
+        """[I, d] -> [U, d]: row u sums the item rows of u's edges."""
+        @tf.custom_gradient
+        def forward(x):
+            return self._users_sum(x), self._items_sum
+        return forward(item_rows)
+
+    def to_items(self, user_rows):
+        """[U, d] -> [I, d]: row i sums the user rows of i's edges."""
+        @tf.custom_gradient
+        def forward(x):
+            return self._items_sum(x), self._users_sum
+        return forward(user_rows)

@@ -12,9 +12,15 @@ def split_halves(x):
     return x[:n], x[n:]
 
 
-def hinge_pair_loss(pos, neg):
-    """preLoss = mean(max(0, 1 - (pos - neg))) (line 244)."""
-    return tf.reduce_mean(tf.maximum(0.0, 1.0 - (pos - neg)))
+def hinge_pair_loss(pos, neg, total=None):
+    """preLoss = mean(max(0, 1 - (pos - neg))) (line 244).
+
+    total: divide the sum by this count instead (one replica's part of a global mean).
+    """
+    hinge = tf.maximum(0.0, 1.0 - (pos - neg))
+    if total is None:
+        return tf.reduce_mean(hinge)
+    return tf.reduce_sum(hinge) / total
 
 
 def sal_hinge_loss(long_scores, weights, short_scores):
@@ -37,12 +43,14 @@ def l2_sum(variables):
     return tf.add_n([tf.reduce_sum(tf.square(v)) for v in variables])
 
 
-def info_nce(pos_sim, neg_sim, temperature, weights):
+def info_nce(pos_sim, neg_sim, temperature, weights, total=None):
     """HardGNN's InfoNCE, a weighted mean over anchors.
 
     pos_sim [B]: sim(q, k+); neg_sim [B, K]: sim(q, k_j-); weights [B] (0 for
     padding rows). Per anchor: -log(exp(pos/t) / (exp(pos/t) + sum_j exp(neg_j/t))).
+    total: the weight sum to divide by instead of sum(weights) (one replica's part).
     """
     logits = tf.concat([pos_sim[:, None], neg_sim], axis=1) / temperature   # [B, 1 + K]
     per_anchor = tf.reduce_logsumexp(logits, axis=1) - logits[:, 0]          # [B]
-    return tf.reduce_sum(per_anchor * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
+    total = tf.reduce_sum(weights) if total is None else total
+    return tf.reduce_sum(per_anchor * weights) / tf.maximum(total, 1.0)

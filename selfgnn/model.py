@@ -29,7 +29,12 @@ class SelfGNN(tf.Module):
                              f"{params.graphNum}")
         self.params = params
         self.num_users, self.num_items = int(num_users), int(num_items)
-        self.edges = [(tf.constant(u, tf.int32), tf.constant(i, tf.int32)) for u, i in graph_edges]
+        if params.fast_kernels:
+            self.graphs = [layers.BipartiteGraph(u, i, num_users, num_items, params.jit_compile)
+                           for u, i in graph_edges]
+        else:
+            self.edges = [(tf.constant(u, tf.int32), tf.constant(i, tf.int32))
+                          for u, i in graph_edges]
         p, d, g = params, params.latdim, params.graphNum
         f = layers.VariableFactory(p.seed)
         self.factory = f
@@ -79,15 +84,44 @@ class SelfGNN(tf.Module):
     def _act(self, x):
         return layers.leaky_relu(x, self.params.leaky)
 
-    def node_embeddings(self, training):
-        """Lines 118-155: interval graphs, the shared LSTM, layer norm and attention."""
+    def _propagate(self, k, item_rows, user_rows):
+        """One `messagePropagate` pair on graph k: (users <- items, items <- users)."""
+        leaky = self.params.leaky
+        if self.params.fast_kernels:
+            graph = self.graphs[k]
+            return (layers.leaky_relu(graph.to_users(item_rows), leaky),
+                    layers.leaky_relu(graph.to_items(user_rows), leaky))
+        u_of_edge, i_of_edge = self.edges[k]
+        return (layers.propagate(item_rows, i_of_edge, u_of_edge, self.num_users, leaky),
+                layers.propagate(user_rows, u_of_edge, i_of_edge, self.num_items, leaky))
+
+    def dropout_masks(self):
+        """The LSTM's output-dropout masks of one training step, drawn now: G masks [U, d],
+        then G masks [I, d], in the order `node_embeddings` draws them (None at keepRate 1).
+
+        Under a distribution strategy every replica must drop the same units, so the
+        step draws them once and hands them to each replica.
+        """
+        p = self.params
+        if p.keepRate >= 1.0:
+            return None
+        d, g = p.latdim, p.graphNum
+        return ([layers.keep_mask([self.num_users, d], p.keepRate, self.dropout_rng)
+                 for _ in range(g)],
+                [layers.keep_mask([self.num_items, d], p.keepRate, self.dropout_rng)
+                 for _ in range(g)])
+
+    def node_embeddings(self, training, masks=None):
+        """Lines 118-155: interval graphs, the shared LSTM, layer norm and attention.
+
+        masks: (user masks, item masks) from `dropout_masks`, or None to draw them here.
+        """
         p = self.params
         user_short, item_short = [], []
-        for k, (u_of_edge, i_of_edge) in enumerate(self.edges):
+        for k in range(p.graphNum):
             embs_u, embs_i = [self.uEmbed[k]], [self.iEmbed[k]]     # [U, d], [I, d]
             for _ in range(p.gnn_layer):
-                new_u = layers.propagate(embs_i[-1], i_of_edge, u_of_edge, self.num_users, p.leaky)
-                new_i = layers.propagate(embs_u[-1], u_of_edge, i_of_edge, self.num_items, p.leaky)
+                new_u, new_i = self._propagate(k, embs_i[-1], embs_u[-1])  # [U, d], [I, d]
                 embs_u.append(new_u + embs_u[-1])
                 embs_i.append(new_i + embs_i[-1])
             user_short.append(tf.add_n(embs_u))                       # [U, d]
@@ -96,10 +130,16 @@ class SelfGNN(tf.Module):
         item_short = tf.stack(item_short)                             # [G, I, d]
         keep = p.keepRate if training else 1.0
         rng = self.dropout_rng if training else None
-        user_seq = self.lstm(tf.transpose(user_short, [1, 0, 2]), keep, rng)  # [U, G, d]
-        item_seq = self.lstm(tf.transpose(item_short, [1, 0, 2]), keep, rng)  # [I, G, d]
-        final_user = tf.reduce_mean(self.user_attention(self.user_norm(user_seq)), 1)  # [U, d]
-        final_item = tf.reduce_mean(self.item_attention(self.item_norm(item_seq)), 1)  # [I, d]
+        compute = tf.bfloat16 if p.mixed_precision else tf.float32
+        user_masks, item_masks = masks if training and masks is not None else (None, None)
+        user_seq = self.lstm(tf.cast(tf.transpose(user_short, [1, 0, 2]), compute),
+                             keep, rng, user_masks)                    # [U, G, d]
+        item_seq = self.lstm(tf.cast(tf.transpose(item_short, [1, 0, 2]), compute),
+                             keep, rng, item_masks)                    # [I, G, d]
+        final_user = tf.cast(tf.reduce_mean(
+            self.user_attention(self.user_norm(user_seq)), 1), tf.float32)  # [U, d]
+        final_item = tf.cast(tf.reduce_mean(
+            self.item_attention(self.item_norm(item_seq)), 1), tf.float32)  # [I, d]
         return NodeEmbeddings(user_short, item_short, final_user, final_item)
 
     def sequence_embedding(self, final_item, sequence, mask):
@@ -150,22 +190,34 @@ class SelfGNN(tf.Module):
                                            short_scores)
         return total
 
-    def forward(self, batch, training):
+    def forward(self, batch, training, masks=None):
         """Node embeddings, the batch's sequence embedding and pair scores."""
-        nodes = self.node_embeddings(training)
+        nodes = self.node_embeddings(training, masks)
         att_user = self.sequence_embedding(nodes.final_item, batch.sequence, batch.mask)
         preds = self.pair_scores(nodes, att_user, batch.uids, batch.iids, batch.u_locs)
         return {"nodes": nodes, "att_user": att_user, "preds": preds}
 
-    def loss_terms(self, outputs, batch):
-        """The loss hook (lines 241-246): dict with the total 'Loss' and its named parts."""
+    def loss_terms(self, outputs, batch, shard=None):
+        """The loss hook (lines 241-246): dict with the total 'Loss' and its named parts.
+
+        shard: None for the whole batch, or a `distribute.Shard` when `batch` is one
+        replica's part: the pair mean then divides by the global pair count and the
+        L2 term counts on the first replica only, so the replicas' terms sum to the
+        whole batch's.
+        """
         p = self.params
         pos, neg = losses.split_halves(outputs["preds"])
-        pre_loss = losses.hinge_pair_loss(pos, neg)
+        pre_loss = losses.hinge_pair_loss(pos, neg, None if shard is None else shard.pairs)
         ssl_loss = self.sal_loss(outputs["nodes"], batch.ssl_uids, batch.ssl_iids)
-        reg_loss = p.reg * losses.l2_sum(self.regularized) + p.ssl_reg * ssl_loss
+        l2 = losses.l2_sum(self.regularized)
+        if shard is not None:
+            l2 = l2 * shard.first
+        reg_loss = p.reg * l2 + p.ssl_reg * ssl_loss
         return {"Loss": pre_loss + reg_loss, "preLoss": pre_loss, "regLoss": reg_loss,
                 "sslLoss": ssl_loss}
 
-    def compute_loss(self, batch, training=True):
-        return self.loss_terms(self.forward(batch, training), batch)
+    def compute_loss(self, batch, training=True, shard=None, masks=None):
+        outputs = self.forward(batch, training, masks)
+        if shard is None:  # a hook written as loss_terms(outputs, batch) still works
+            return self.loss_terms(outputs, batch)
+        return self.loss_terms(outputs, batch, shard)

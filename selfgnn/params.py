@@ -92,6 +92,19 @@ FLAG_SPECS = (
      "a NaN/Inf loss or gradient stops the run (keeping the last good checkpoint) or skips the batch"),
     ("select_on", "enum:test|validation", "test",
      "best epoch by test NDCG (the original) or by NDCG on the 'before_test' validation item"),
+    ("fast_kernels", "bool", True,
+     "sorted segment sums with paired gradients for the graph propagation (faster, and "
+     "bit-reproducible on CPU); false: the plain unsorted_segment_sum path"),
+    ("jit_compile", "bool", False,
+     "compile the training step with XLA (tf.function(jit_compile=True)), for GPUs; on this "
+     "2-core CPU a step took 8x longer; fused arithmetic changes the last bits"),
+    ("strategy", "enum:default|mirrored|multi_worker|one_device", "default",
+     "tf.distribute strategy: 'mirrored' = all local GPUs, 'multi_worker' = the TF_CONFIG "
+     "cluster, 'one_device' = the first GPU (or the CPU); the batch's users are split over "
+     "the replicas"),
+    ("mixed_precision", "bool", False,
+     "run the node embeddings' LSTM and attention in bfloat16 (variables, layer norms, graphs "
+     "and losses stay float32); for GPUs with bfloat16 (A100, H100); changes results"),
 )
 
 _MOVIELENS = dict(lr=1e-3, reg=1e-2, ssl_reg=1e-6, epoch=150, batch=512, sampNum=40, sslNum=90,

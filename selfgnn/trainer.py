@@ -18,7 +18,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from selfgnn import data_handler, metrics, recovery, sampler, tf1_checkpoint
+from selfgnn import data_handler, distribute, metrics, recovery, sampler, tf1_checkpoint
 from selfgnn.logs import Logger, make_print, progress_bar, write_scalar
 from selfgnn.model import NodeEmbeddings, SelfGNN
 from selfgnn.optimizer import TF1Adam
@@ -51,21 +51,33 @@ class Trainer:
         tf.random.set_seed(p.seed)
         if p.deterministic:
             tf.config.experimental.enable_op_determinism()
-        self.model = model_cls.from_dataset(p, dataset)
-        trainable = [(n, v) for n, v in self.model.tf1_variables() if v.trainable]
-        self.variables = [v for _, v in trainable]
-        self.optimizer = TF1Adam(trainable, p.lr, p.decay, p.decay_step)
+        self.strategy = distribute.make_strategy(p.strategy)
+        with self.strategy.scope():
+            self.model = model_cls.from_dataset(p, dataset)
+            trainable = [(n, v) for n, v in self.model.tf1_variables() if v.trainable]
+            self.variables = [v for _, v in trainable]
+            self.optimizer = TF1Adam(trainable, p.lr, p.decay, p.decay_step)
+        if p.strategy != "default":  # one dropout stream, drawn outside the replicas
+            self.model.dropout_rng = tf.random.Generator.from_seed(p.seed + 1)
         self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer)
         self.run_dir = os.path.join(p.out_dir, p.save_path)
+        if p.strategy == "multi_worker" and distribute.worker_index() > 0:
+            self.run_dir = os.path.join(self.run_dir, f"worker{distribute.worker_index()}")
         self.history = {key: [] for key in HISTORY_KEYS}
         self.best = {"ndcg": 0.0, "result": {}, "epoch": 0}  # the original's maxndcg, maxres, maxepoch
         self.stop = recovery.StopSignal()
         self.results = {"flags": dataclasses.asdict(p), "data": self._data_summary(),
                         "epochs": [], "best": None, "final_test": None, "status": "created"}
-        self.train_step = tf.function(self._train_step, input_signature=[batch_spec(p)])
+        step, scores = self._train_step, self._test_scores
+        if p.strategy != "default":
+            step = distribute.distributed_train_step(self.strategy, self.model, self.optimizer,
+                                                     self.variables)
+            scores = distribute.distributed_test_scores(self.strategy, self.model, scores)
+        self.train_step = tf.function(step, input_signature=[batch_spec(p)],
+                                      jit_compile=p.jit_compile or None)
         self.eval_nodes = tf.function(lambda: self.model.node_embeddings(training=False))
         d, b, length = p.latdim, p.batch, p.pos_length
-        self.test_scores = tf.function(self._test_scores, input_signature=[
+        self.test_scores = tf.function(scores, input_signature=[
             tf.TensorSpec([None, d]), tf.TensorSpec([None, d]), tf.TensorSpec([b], tf.int32),
             tf.TensorSpec([b, p.testSize], tf.int32), tf.TensorSpec([b, length], tf.int32),
             tf.TensorSpec([b, length], tf.float32)])
@@ -81,11 +93,7 @@ class Trainer:
         with tf.GradientTape() as tape:
             terms = self.model.compute_loss(batch, training=True)
         grads = tape.gradient(terms["Loss"], self.variables)
-        tensors = list(terms.values()) + [tf.convert_to_tensor(g) for g in grads if g is not None]
-        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(t)) for t in tensors])
-        if finite:
-            self.optimizer.apply_gradients(grads)
-        return dict(terms, finite=finite)
+        return dict(terms, finite=distribute.finite_update(self.optimizer, terms, grads))
 
     def _test_scores(self, final_user, final_item, users, candidates, sequence, mask):
         nodes = NodeEmbeddings(None, None, final_user, final_item)
@@ -273,6 +281,9 @@ class Trainer:
         self.writer = tf.summary.create_file_writer(os.path.join(self.run_dir, "tensorboard"))
         self.log("USER %d ITEM %d" % (self.data.num_users, self.data.num_items))
         self.log("Model Prepared")
+        if p.strategy != "default":
+            self.log("Strategy %s: %d replicas in sync" % (p.strategy,
+                                                           self.strategy.num_replicas_in_sync))
         resumed = self._resume()
         mid = None
         if resumed:

@@ -95,6 +95,34 @@ def test_same_seed_same_metrics_and_no_retracing(tiny_data_dir, tmp_path):
     assert other["epochs"][0]["train"] != runs[0]["epochs"][0]["train"]
 
 
+
+def test_fast_kernels_give_the_metrics_of_the_plain_path(tiny_data_dir, tmp_path):
+    """--fast_kernels (the default) against the plain unsorted-segment-sum path, same seed."""
+    runs = {fast: make_trainer(tiny_data_dir, tmp_path / str(fast), epoch=3, tstEpoch=1,
+                               fast_kernels=fast).run() for fast in (True, False)}
+    fast, plain = runs[True], runs[False]
+    for a, b in zip(fast["epochs"], plain["epochs"]):
+        assert a["test"] == b["test"]  # HR and NDCG, every epoch
+        for key, value in a["train"].items():
+            assert value == pytest.approx(b["train"][key], rel=1e-4), key
+    assert fast["best"] == plain["best"]
+
+
+@pytest.mark.parametrize("flag", ["jit_compile", "mixed_precision"])
+def test_gpu_options_train_on_cpu_and_stay_close_to_float32(tiny_data_dir, tmp_path, flag):
+    # keepRate 1: XLA draws the dropout masks with its own random bits.
+    base = make_trainer(tiny_data_dir, tmp_path / "base", epoch=1, keepRate=1.0)
+    other = make_trainer(tiny_data_dir, tmp_path / flag, epoch=1, keepRate=1.0, **{flag: True})
+    losses = [t.train_step(t.sampler.train_batch(t.sampler.epoch_users()[:32]))
+              for t in (base, other)]  # the same seed: the same users and samples
+    tolerance = 1e-5 if flag == "jit_compile" else 2e-2  # bfloat16 keeps 8 mantissa bits
+    for key in ("Loss", "preLoss", "sslLoss"):
+        assert float(losses[1][key]) == pytest.approx(float(losses[0][key]), rel=tolerance), key
+    if flag == "mixed_precision":  # a whole run (XLA compiles slowly on CPU: one step only)
+        result = other.run()
+        assert result["status"] == "finished"
+        assert 0.0 < result["final_test"]["HR"] <= 1.0
+
 def test_load_model_restores_weights_and_continues_where_the_original_would(tiny_data_dir,
                                                                             tmp_path):
     first = make_trainer(tiny_data_dir, tmp_path, epoch=1, tstEpoch=1, save_path="a")
