@@ -1,18 +1,30 @@
 """HardGNN = SelfGNN + lambda * InfoNCE over K negatives mined per anchor, in the graph.
 
-Only the loss hook `loss_terms` is overridden. For each batch row (one user, one
-training target) the anchor q is the sequence-branch output (or the user's latest
-interval-graph embedding, or the long-term user embedding), the positive is the
-target's item embedding, and the negatives are the K items with the highest cosine
-similarity to q among the items the user never interacted with (the training row
-rebuilt from `sequence`), the target excluded: a masked `tf.math.top_k` over all
-items, under `stop_gradient`. `--neg_mode random` draws K such items uniformly
-instead (top-K of uniform noise over the same mask).
+Only the loss hooks are overridden (`loss_terms`, `ranking_loss`, `start_epoch`).
+For each batch row (one user, one training target) the anchor q is the
+sequence-branch output (or the user's latest interval-graph embedding, or the
+long-term user embedding), the positive is the target's item embedding, and the
+negatives are mined per row by `--neg_mode`:
+- hard: the K items with the highest cosine similarity to q among the items the
+  user never interacted with (the training row), the target excluded: a masked
+  `tf.math.top_k` over all items, under `stop_gradient`;
+- random: K such items uniformly (top-K of uniform noise over the same mask);
+- ppr: K items drawn from the user's band of personalized-PageRank ranks
+  (`negatives.ppr_bands`, recomputed at the start of every epoch);
+- dns and mix mine as hard for InfoNCE, and change the ranking loss: each pair's
+  negative becomes the best-scoring of `--dns_pool` uniform never-interacted items
+  (dns), mixed with the positive as alpha e_pos + (1 - alpha) e_neg (mix).
+`--hard_in_rec` puts the mined items into the ranking loss, `--curriculum` uses only
+min(n - 1, K) hard negatives per user at epoch n, `--shared_negatives` mines one set
+per batch, and `--rec_loss` / `--soft_alpha` choose the ranking loss.
 """
+import time
+
 import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
+from hardgnn import negatives
 from selfgnn import losses
 from selfgnn.model import SelfGNN
 
@@ -32,11 +44,41 @@ class HardGNN(SelfGNN):
         self.user_items = tf.RaggedTensor.from_row_splits(                 # [U, None]
             rows.indices.astype(np.int32), rows.indptr.astype(np.int64))
         self.negative_rng = tf.random.Generator.from_seed(params.seed + 2)
+        self.epoch = tf.Variable(0, trainable=False, name="hard_epoch")    # for --curriculum
+        if params.neg_mode == "ppr":
+            self.train_rows = rows
+            first, last = negatives.band_ranks(num_items, negatives.parse_band(params.ppr_band))
+            self.ppr_band = tf.Variable(tf.zeros([num_users, last - first], tf.int32),
+                                        trainable=False, name="ppr_band")  # [U, n]
+            self.ppr_ready = False
 
     @classmethod
     def from_dataset(cls, params, dataset):
         edges = [dataset.graph_edges(k) for k in range(params.graphNum)]
         return cls(params, dataset.num_users, dataset.num_items, edges, dataset.train_mat)
+
+    def start_epoch(self, epoch):
+        """Counts epochs for --curriculum; computes the PPR bands for --neg_mode ppr.
+
+        The bands depend on the training graph only, which no epoch changes: they are
+        computed at the first epoch this process trains (the same at every epoch).
+        """
+        self.epoch.assign(epoch)
+        if self.params.neg_mode == "ppr" and not self.ppr_ready:
+            start = time.perf_counter()
+            self.ppr_band.assign(negatives.ppr_bands(
+                self.train_rows, negatives.parse_band(self.params.ppr_band)))
+            self.ppr_ready = True
+            users, width = self.ppr_band.shape
+            return (f"PPR bands: {width} items for each of {users} users "
+                    f"({time.perf_counter() - start:.1f} s)")
+        return None
+
+    def active_negatives(self):
+        """Hard negatives per user in use: K, or min(epoch, K) with --curriculum (epoch
+        n counted from 1 uses n - 1)."""
+        k = self.params.hard_k
+        return tf.minimum(self.epoch, k) if self.params.curriculum else tf.constant(k)
 
     def batch_rows(self, batch):
         """Per batch row: user [B], target [B] and 1.0 where the row has pairs [B]."""
@@ -59,53 +101,103 @@ class HardGNN(SelfGNN):
             return tf.gather(nodes.final_user, users)
         return outputs["att_user"]
 
-    def mine(self, anchor, items, users, targets):
-        """K negatives per row [B, K]: never interacted, not the target; no gradient."""
-        b, k = self.params.batch, self.params.hard_k
+    def seen(self, users, targets, weights):
+        """[B, I] True where row b's user interacted with the item or it is b's target;
+        with --shared_negatives one row [1, I]: any valid row's."""
+        b = self.params.batch
         rows = tf.gather(self.user_items, users)                          # [B, None]
         seen = tf.stack([tf.cast(rows.value_rowids(), tf.int32), rows.flat_values], axis=1)
         seen = tf.concat([seen, tf.stack([tf.range(b), targets], axis=1)], axis=0)
-        mask = tf.scatter_nd(seen, tf.ones(tf.shape(seen)[:1]), [b, self.num_items]) > 0  # [B, I]
-        if self.params.neg_mode == "random":
-            scores = self.negative_rng.uniform([b, self.num_items])
+        mask = tf.scatter_nd(seen, tf.ones(tf.shape(seen)[:1]), [b, self.num_items]) > 0
+        if self.params.shared_negatives:
+            return tf.reduce_any(mask & (weights[:, None] > 0), axis=0, keepdims=True)
+        return mask
+
+    def mine(self, anchor, items, users, seen, weights):
+        """K negatives per row [B, K] for --neg_mode (hard for dns and mix); no gradient."""
+        b, k, p = self.params.batch, self.params.hard_k, self.params
+        if p.neg_mode == "ppr":
+            band = tf.gather(self.ppr_band, users)                        # [B, n]
+            pick = self.negative_rng.uniform([b, k], 0, tf.shape(band)[1], dtype=tf.int32)
+            return tf.gather(band, pick, batch_dims=1)
+        if p.neg_mode == "random":
+            scores = self.negative_rng.uniform(tf.shape(seen))            # [B or 1, I]
         else:
             scores = tf.matmul(tf.math.l2_normalize(anchor, -1), items, transpose_b=True)
-        scores = tf.where(mask, tf.constant(-np.inf, scores.dtype), scores)  # [B, I]
-        return tf.math.top_k(tf.stop_gradient(scores), k).indices          # [B, K]
+            if p.shared_negatives:  # the batch's mean cosine, over its valid rows
+                scores = (tf.reduce_sum(scores * weights[:, None], 0, keepdims=True)
+                          / tf.maximum(tf.reduce_sum(weights), 1.0))      # [1, I]
+        scores = tf.where(seen, tf.constant(-np.inf, scores.dtype), scores)
+        mined = tf.math.top_k(tf.stop_gradient(scores), k).indices        # [B or 1, K]
+        return tf.broadcast_to(mined, [b, k])
 
-    def rec_with_mined(self, outputs, batch, mined):
-        """Scores with each ranking negative replaced by a mined item (--hard_in_rec).
-
-        The i-th negative pair of a row takes the row's mined item i mod K.
-        """
+    def pair_slots(self, batch):
+        """(locs, slot) of each negative pair [P/2]: its row and its rank within the row."""
         n = tf.shape(batch.uids)[0] // 2
         locs = batch.u_locs[n:]                                           # [P/2]
         index = tf.range(n)
         first = tf.math.unsorted_segment_min(index, locs, self.params.batch)
-        slot = (index - tf.gather(first, locs)) % self.params.hard_k
-        iids = tf.gather_nd(mined, tf.stack([locs, slot], axis=1))        # [P/2]
-        neg = self.pair_scores(outputs["nodes"], outputs["att_user"], batch.uids[n:], iids, locs)
+        return locs, index - tf.gather(first, locs)
+
+    def rec_negatives(self, outputs, batch, mined, seen):
+        """Ranking scores with hard negatives; pairs beyond the active count keep theirs.
+
+        hard_in_rec: the i-th negative pair of a row takes the row's mined item i mod K;
+        dns: the best of the pair's pool; mix: that item mixed with the positive.
+        """
+        p, nodes = self.params, outputs["nodes"]
+        n = tf.shape(batch.uids)[0] // 2
+        locs, slot = self.pair_slots(batch)
+        uids, att = batch.uids[n:], outputs["att_user"]
+        if p.neg_mode in ("dns", "mix"):
+            rows = tf.zeros_like(locs) if p.shared_negatives else locs
+            pool = negatives.uniform_unseen(self.negative_rng, rows, seen, [n, p.dns_pool],
+                                            self.num_items)               # [P/2, H]
+            query = tf.gather(nodes.final_user, uids) + self._act(tf.gather(att, locs))
+            pool_scores = tf.einsum("pd,phd->ph", query, tf.gather(nodes.final_item, pool))
+            iids = negatives.dns_select(pool_scores, pool)                # [P/2]
+        else:
+            iids = tf.gather_nd(mined, tf.stack([locs, slot % p.hard_k], axis=1))  # [P/2]
+        item = tf.gather(nodes.final_item, iids)                          # [P/2, d]
+        if p.neg_mode == "mix":
+            positive = tf.gather(nodes.final_item, batch.iids[:n])        # [P/2, d]
+            item = p.mix_alpha * positive + (1.0 - p.mix_alpha) * item
+        neg = self.item_scores(nodes, att, uids, item, locs)              # [P/2]
+        if p.curriculum:  # only the first min(n - 1, K) pairs of a row take a hard one
+            neg = tf.where(slot < self.active_negatives(), neg, outputs["preds"][n:])
         return dict(outputs, preds=tf.concat([outputs["preds"][:n], neg], axis=0))
 
-    def contrastive_loss(self, anchor, final_item, users, targets, weights, total=None):
+    def contrastive_loss(self, anchor, final_item, users, targets, weights, total=None,
+                         seen=None):
         """(InfoNCE [], mined negatives [B, K]) for anchors [B, d] and their targets [B];
         total: the global anchor count when this batch is one replica's part."""
+        if seen is None:
+            seen = self.seen(users, targets, weights)
         items = tf.math.l2_normalize(final_item, -1)                      # [I, d]
-        mined = self.mine(anchor, items, users, targets)                  # [B, K]
+        mined = self.mine(anchor, items, users, seen, weights)            # [B, K]
         q = tf.math.l2_normalize(anchor, -1)                              # [B, d]
         pos_sim = tf.reduce_sum(q * tf.gather(items, targets), -1)         # [B]
         neg_sim = tf.einsum("bd,bkd->bk", q, tf.gather(items, mined))     # [B, K]
+        if self.params.curriculum:  # InfoNCE over the active negatives only
+            active = tf.range(self.params.hard_k) < self.active_negatives()  # [K]
+            neg_sim = tf.where(active[None, :], neg_sim, -np.inf)
         return losses.info_nce(pos_sim, neg_sim, self.params.cl_temp, weights, total), mined
+
+    def ranking_loss(self, pos, neg, total=None):
+        """--rec_loss with --soft_alpha (hinge with 0: SelfGNN's preLoss)."""
+        return losses.ranking_loss(pos, neg, self.params.rec_loss, self.params.soft_alpha, total)
 
     def loss_terms(self, outputs, batch, shard=None):
         """SelfGNN's terms, then 'clLoss'; 'Loss' gains cl_weight * clLoss when cl_weight > 0."""
         p = self.params
         users, targets, weights = self.batch_rows(batch)
+        seen = self.seen(users, targets, weights)
         cl_loss, mined = self.contrastive_loss(self.anchors(outputs, users),
                                                outputs["nodes"].final_item, users, targets,
-                                               weights, None if shard is None else shard.rows)
-        if p.hard_in_rec:
-            outputs = self.rec_with_mined(outputs, batch, mined)
+                                               weights, None if shard is None else shard.rows,
+                                               seen)
+        if p.hard_in_rec or p.neg_mode in ("dns", "mix"):
+            outputs = self.rec_negatives(outputs, batch, mined, seen)
         terms = super().loss_terms(outputs, batch, shard)
         terms["clLoss"] = cl_loss
         if p.cl_weight > 0:

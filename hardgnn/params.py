@@ -1,6 +1,7 @@
 """HardGNN's flags, added to SelfGNN's table (`selfgnn.params.FLAG_SPECS`)."""
 from absl import flags
 
+from hardgnn import negatives
 from selfgnn import params
 
 HARD_FLAG_SPECS = (
@@ -12,11 +13,40 @@ HARD_FLAG_SPECS = (
     ("hard_anchor", "enum:sequence|short_term|long_term", "sequence",
      "anchor: sequence-branch output, the user's latest interval-graph embedding, or the "
      "long-term user embedding"),
-    ("neg_mode", "enum:hard|random", "hard",
+    ("neg_mode", "enum:hard|random|dns|mix|ppr", "hard",
      "hard: top-K cosine among never-interacted items; random: K uniform never-interacted "
-     "items (the 'without hard negatives' ablation)"),
+     "items (the 'without hard negatives' ablation); dns: each ranking pair's negative is the "
+     "best-scoring of --dns_pool uniform never-interacted items; mix: that item mixed with "
+     "the positive (--mix_alpha); ppr: K items of the user's --ppr_band of personalized "
+     "PageRank ranks"),
     ("hard_in_rec", "bool", False, "also use the mined items as the ranking loss's negatives"),
+    ("dns_pool", "int", 16, "H: candidates per ranking pair for --neg_mode dns and mix"),
+    ("rec_loss", "enum:hinge|bpr", "hinge",
+     "ranking loss: hinge max(0, 1 - f d) (SelfGNN's) or BPR -ln sigmoid(f d), "
+     "d = score(pos) - score(neg), f = 1 - soft_alpha"),
+    ("soft_alpha", "float", 0.0, "SDNS soft factor alpha in [0, 1): f = 1 - alpha"),
+    ("mix_alpha", "float", 0.5,
+     "--neg_mode mix: the negative embedding is alpha e_pos + (1 - alpha) e_neg"),
+    ("ppr_band", "str", "0.02,0.1",
+     "--neg_mode ppr: LOW,HIGH rank fractions of the catalogue (0.02,0.1 = ranks 2% to 10%)"),
+    ("curriculum", "bool", False,
+     "at epoch n (from 1) use only min(n - 1, hard_k) hard negatives per user (PinSAGE)"),
+    ("shared_negatives", "bool", False,
+     "one set of negatives per batch for all users (PinSAGE; what the published HardGNN "
+     "code effectively did)"),
 )
+STRATEGIES = {
+    "hard": dict(neg_mode="hard"),
+    "random": dict(neg_mode="random"),
+    "hard_in_rec": dict(neg_mode="hard", hard_in_rec=True),
+    "dns": dict(neg_mode="dns"),
+    "sdns": dict(neg_mode="dns", rec_loss="bpr", soft_alpha=0.5),
+    "mix": dict(neg_mode="mix"),
+    "ppr": dict(neg_mode="ppr"),
+    "curriculum": dict(neg_mode="hard", hard_in_rec=True, curriculum=True),
+    "shared": dict(neg_mode="hard", shared_negatives=True),
+}
+"""Named negative-sampling strategies (HardGNN flags) for `run/grid_search.py --strategies`."""
 HARD_NAMES = tuple(name for name, _, _, _ in HARD_FLAG_SPECS if name != "model")
 ALL_SPECS = params.FLAG_SPECS + HARD_FLAG_SPECS
 HardParams = params.make_params_class(ALL_SPECS, "HardParams")
@@ -30,6 +60,18 @@ def check_hard_params(p):
         raise ValueError(f"--cl_weight must be >= 0, got {p.cl_weight}")
     if p.cl_temp <= 0:
         raise ValueError(f"--cl_temp must be > 0, got {p.cl_temp}")
+    if p.dns_pool < 1:
+        raise ValueError(f"--dns_pool must be >= 1, got {p.dns_pool}")
+    for name in ("soft_alpha", "mix_alpha"):
+        if not 0.0 <= getattr(p, name) < 1.0:
+            raise ValueError(f"--{name} must be in [0, 1), got {getattr(p, name)}")
+    negatives.parse_band(p.ppr_band)
+    if p.hard_in_rec and p.neg_mode in ("dns", "mix"):
+        raise ValueError(f"--hard_in_rec does nothing with --neg_mode {p.neg_mode}, which "
+                         f"chooses the ranking negatives itself; drop one of them")
+    if p.shared_negatives and p.neg_mode == "ppr":
+        raise ValueError("--shared_negatives is not available with --neg_mode ppr (each "
+                         "user has its own PPR band); use hard, random, dns or mix")
     return p
 
 

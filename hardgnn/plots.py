@@ -2,14 +2,40 @@
 import os
 
 
-def plot_grid(grid_rows, best, directory, log=print):
-    """HR@10 and NDCG@10 against lambda (K = best K) and against K (lambda = best lambda)."""
+def _pyplot(log):
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         log("matplotlib is not installed: no plots (pip install matplotlib)")
+        return None
+    return plt
+
+
+def plot_curves(curves, path, log=print):
+    """Test NDCG@10 per tested epoch, one line per run: {label: results["epochs"]}."""
+    plt = _pyplot(log)
+    if plt is None:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, epochs in curves.items():
+        tested = [e for e in epochs if e.get("test")]
+        ax.plot([e["epoch"] for e in tested], [e["test"]["NDCG10"] for e in tested], ".-",
+                label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test NDCG@10")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_grid(grid_rows, best, directory, log=print):
+    """HR@10 and NDCG@10 against lambda (K = best K) and against K (lambda = best lambda)."""
+    plt = _pyplot(log)
+    if plt is None:
         return []
     written = []
     for axis, fixed, fixed_value, name in (("lambda", "K", best["K"], "vs_lambda.png"),

@@ -6,9 +6,12 @@
 2. the configuration with the best validation NDCG@10 and SelfGNN retrained for
    --final_epochs, again selected on validation, reported on the test item at top-10
    and top-20;
+   and each of --strategies (named negative samplers, `hardgnn.params.STRATEGIES`)
+   with that K and lambda, under the same protocol;
 3. into --grid_dir (default `<out_dir>/grid_<data>`): `grid.csv`, `final.csv`,
    `results.md` (with the published numbers for amazon, gowalla, movielens, yelp),
-   `vs_lambda.png`, `vs_k.png` and TensorBoard HParams records under `hparams/`.
+   `vs_lambda.png`, `vs_k.png`, `curves.png` (test NDCG@10 per epoch of each final
+   run, to show over-fitting) and TensorBoard HParams records under `hparams/`.
 
 Every run writes its own folder; finished runs are skipped, so the grid resumes
 where it stopped. All other flags are those of run/main.py.
@@ -31,6 +34,8 @@ flags.DEFINE_list("grid_lambda", ["0.01", "0.1", "0.2"], "values of lambda (--cl
 flags.DEFINE_integer("grid_epochs", 25, "epochs of each grid run", lower_bound=1)
 flags.DEFINE_integer("final_epochs", 100, "epochs of the two final runs", lower_bound=1)
 flags.DEFINE_string("grid_dir", None, "output folder (default <out_dir>/grid_<data>)")
+flags.DEFINE_list("strategies", [], "negative-sampling strategies to retrain with the best K and "
+                  "lambda, one row each: " + ", ".join(hard_params.STRATEGIES))
 FLAGS = flags.FLAGS
 METRICS = ("HR10", "NDCG10", "HR20", "NDCG20")
 
@@ -118,6 +123,10 @@ def main(argv):
         base = hard_params.from_flags(FLAGS)
         ks = [int(k) for k in FLAGS.grid_k]
         lambdas = [float(x) for x in FLAGS.grid_lambda]
+        unknown = [s for s in FLAGS.strategies if s not in hard_params.STRATEGIES]
+        if unknown:
+            raise ValueError(f"--strategies: unknown {', '.join(unknown)}; choose among "
+                             f"{', '.join(hard_params.STRATEGIES)}")
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -141,14 +150,20 @@ def main(argv):
             grid_rows.append(row(name, run_once(config, HardGNN, dataset, log), K=k, **{"lambda": lam}))
         best = max(grid_rows, key=lambda r: (r["valid_NDCG10"] or 0.0, r["valid_HR10"] or 0.0))
         log(f"best on validation: K = {best['K']}, lambda = {best['lambda']:g}")
-        final_rows = []
-        for label, model_cls, changes in (
-                ("SelfGNN", SelfGNN, dict(model="selfgnn", save_path="final_selfgnn")),
-                (f"HardGNN K={best['K']} lambda={best['lambda']:g}", HardGNN,
-                 dict(model="hardgnn", hard_k=best["K"], cl_weight=best["lambda"],
-                      save_path="final_hardgnn"))):
-            config = base.replace(epoch=FLAGS.final_epochs, **common, **changes)
-            final_rows.append(row(label, run_once(config, model_cls, dataset, log)))
+        final_rows, curves = [], {}
+        hard = dict(model="hardgnn", hard_k=best["K"], cl_weight=best["lambda"])
+        finals = [("SelfGNN", SelfGNN, dict(model="selfgnn", save_path="final_selfgnn")),
+                  (f"HardGNN K={best['K']} lambda={best['lambda']:g}", HardGNN,
+                   dict(hard, save_path="final_hardgnn"))]
+        finals += [(f"HardGNN {name}", HardGNN,
+                    dict(hard, **hard_params.STRATEGIES[name], save_path=f"final_{name}"))
+                   for name in FLAGS.strategies]
+        for label, model_cls, changes in finals:
+            config = hard_params.check_hard_params(
+                base.replace(epoch=FLAGS.final_epochs, **common, **changes))
+            results = run_once(config, model_cls, dataset, log)
+            final_rows.append(row(label, results))
+            curves[label] = results["epochs"]
     except (data_handler.DataError, cli.DataPrepError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -158,6 +173,7 @@ def main(argv):
     with open(os.path.join(grid_dir, "results.md"), "w", encoding="utf-8") as f:
         f.write(table)
     plots.plot_grid(grid_rows, best, grid_dir, log)
+    plots.plot_curves(curves, os.path.join(grid_dir, "curves.png"), log)
     hparams(grid_rows, grid_dir, log)
     log.plain(table)
     log(f"written to {grid_dir}")

@@ -133,17 +133,21 @@ class BasicLSTMCell(tf.Module):
         self.bias = factory.make(f"{self.PREFIX}/bias", [4 * dim], init="zeros")
 
     def __call__(self, inputs, keep_rate=1.0, rng=None, masks=None):
-        """inputs [N, T, d] -> outputs [N, T, d] (zero initial state, like dynamic_rnn).
+        """inputs [N, T, d] (or the list of its T steps [N, d]) -> outputs [N, T, d]
+        (zero initial state, like dynamic_rnn).
 
         Output dropout draws one [N, d] keep mask per step from `rng`, in step order,
         unless `masks` gives those T masks (`dropout_masks`, drawn beforehand).
         """
-        n = tf.shape(inputs)[0]
-        c = h = tf.zeros([n, self.dim], inputs.dtype)          # [N, d]
-        kernel, bias = tf.cast(self.kernel, inputs.dtype), tf.cast(self.bias, inputs.dtype)
+        # a list, or unstack (not inputs[:, t]: its gradient is one stack, where T strided
+        # slices would each back-propagate a zero-filled [N, T, d] and then add them)
+        steps = inputs if isinstance(inputs, (list, tuple)) else tf.unstack(inputs, axis=1)
+        n, dtype = tf.shape(steps[0])[0], steps[0].dtype
+        c = h = tf.zeros([n, self.dim], dtype)                 # [N, d]
+        kernel, bias = tf.cast(self.kernel, dtype), tf.cast(self.bias, dtype)
         outputs = []
-        for t in range(inputs.shape[1]):
-            gates = tf.matmul(tf.concat([inputs[:, t], h], 1), kernel) + bias  # [N, 4d]
+        for t, x in enumerate(steps):                                  # x: [N, d]
+            gates = tf.matmul(tf.concat([x, h], 1), kernel) + bias    # [N, 4d]
             i, j, f, o = tf.split(gates, 4, axis=1)
             c = c * tf.sigmoid(f + 1.0) + tf.sigmoid(i) * tf.tanh(j)
             h = tf.tanh(c) * tf.sigmoid(o)
@@ -180,15 +184,17 @@ def propagate(src, src_of_edge, dst_of_edge, num_dst, leaky):
     return leaky_relu(tf.math.unsorted_segment_sum(messages, dst_of_edge, num_dst), leaky)
 
 
-def _sorted_sum(src, src_ids, dst_ids, num_dst, xla):
+def _sorted_sum(src, src_ids, dst_ids, num_dst, missing, xla):
     """sum_e src[src_ids[e]] into row dst_ids[e] of [num_dst, d]; dst_ids sorted.
 
-    XLA has no sorted SegmentSum kernel: under `xla` the unsorted op is used.
+    `missing` = num_dst - (max(dst_ids) + 1), the zero rows to append (a Pad, copying
+    the whole result, only when there are any). XLA has no sorted SegmentSum kernel:
+    under `xla` the unsorted op is used.
     """
     if xla:
         return tf.math.unsorted_segment_sum(tf.gather(src, src_ids), dst_ids, num_dst)
     summed = tf.math.segment_sum(tf.gather(src, src_ids), dst_ids)  # [max(dst) + 1, d]
-    return tf.pad(summed, [[0, num_dst - tf.shape(summed)[0]], [0, 0]])
+    return tf.pad(summed, [[0, missing], [0, 0]]) if missing else summed
 
 
 class BipartiteGraph:
@@ -207,6 +213,8 @@ class BipartiteGraph:
         self.xla = xla
         users = tf.constant(users_of_edge, tf.int32)           # [E]
         items = tf.constant(items_of_edge, tf.int32)           # [E]
+        tops = [int(tf.reduce_max(x)) + 1 if x.shape[0] else 0 for x in (users, items)]
+        self._missing_users, self._missing_items = num_users - tops[0], num_items - tops[1]
         by_user = tf.argsort(users, stable=True)
         by_item = tf.argsort(items, stable=True)
         self.num_users, self.num_items = int(num_users), int(num_items)
@@ -217,11 +225,11 @@ class BipartiteGraph:
 
     def _users_sum(self, item_rows):
         return _sorted_sum(item_rows, self._items_by_user, self._users_sorted, self.num_users,
-                           self.xla)
+                           self._missing_users, self.xla)
 
     def _items_sum(self, user_rows):
         return _sorted_sum(user_rows, self._users_by_item, self._items_sorted, self.num_items,
-                           self.xla)
+                           self._missing_items, self.xla)
 
     def to_users(self, item_rows):
         """[I, d] -> [U, d]: row u sums the item rows of u's edges."""

@@ -23,6 +23,21 @@ def hinge_pair_loss(pos, neg, total=None):
     return tf.reduce_sum(hinge) / total
 
 
+def ranking_loss(pos, neg, kind="hinge", soft_alpha=0.0, total=None):
+    """Pair loss over d = pos - neg, scaled by f = 1 - soft_alpha (SDNS's soft factor).
+
+    hinge: max(0, 1 - f d) (`hinge_pair_loss` when f = 1); bpr: -ln sigmoid(f d)
+    = softplus(-f d). Mean over pairs, or sum / total for one replica's part.
+    """
+    if kind == "hinge" and soft_alpha == 0.0:
+        return hinge_pair_loss(pos, neg, total)
+    diff = (1.0 - soft_alpha) * (pos - neg)
+    per_pair = tf.maximum(0.0, 1.0 - diff) if kind == "hinge" else tf.nn.softplus(-diff)
+    if total is None:
+        return tf.reduce_mean(per_pair)
+    return tf.reduce_sum(per_pair) / total
+
+
 def sal_hinge_loss(long_scores, weights, short_scores):
     """One interval graph's personalized self-augmented loss (lines 191-202).
 

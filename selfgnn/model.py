@@ -118,24 +118,26 @@ class SelfGNN(tf.Module):
         """
         p = self.params
         user_short, item_short = [], []
-        for k in range(p.graphNum):
-            embs_u, embs_i = [self.uEmbed[k]], [self.iEmbed[k]]     # [U, d], [I, d]
+        # unstack, not uEmbed[k]: one gradient op instead of G zero-filled [G, N, d] slices
+        for k, (u_embed, i_embed) in enumerate(zip(tf.unstack(self.uEmbed),
+                                                   tf.unstack(self.iEmbed))):
+            embs_u, embs_i = [u_embed], [i_embed]                     # [U, d], [I, d]
             for _ in range(p.gnn_layer):
                 new_u, new_i = self._propagate(k, embs_i[-1], embs_u[-1])  # [U, d], [I, d]
                 embs_u.append(new_u + embs_u[-1])
                 embs_i.append(new_i + embs_i[-1])
-            user_short.append(tf.add_n(embs_u))                       # [U, d]
-            item_short.append(tf.add_n(embs_i))                       # [I, d]
-        user_short = tf.stack(user_short)                             # [G, U, d]
-        item_short = tf.stack(item_short)                             # [G, I, d]
+            user_short.append(tf.add_n(embs_u))                       # G x [U, d]
+            item_short.append(tf.add_n(embs_i))                       # G x [I, d]
         keep = p.keepRate if training else 1.0
         rng = self.dropout_rng if training else None
         compute = tf.bfloat16 if p.mixed_precision else tf.float32
         user_masks, item_masks = masks if training and masks is not None else (None, None)
-        user_seq = self.lstm(tf.cast(tf.transpose(user_short, [1, 0, 2]), compute),
+        user_seq = self.lstm([tf.cast(x, compute) for x in user_short],
                              keep, rng, user_masks)                    # [U, G, d]
-        item_seq = self.lstm(tf.cast(tf.transpose(item_short, [1, 0, 2]), compute),
+        item_seq = self.lstm([tf.cast(x, compute) for x in item_short],
                              keep, rng, item_masks)                    # [I, G, d]
+        user_short = tf.stack(user_short)                             # [G, U, d]
+        item_short = tf.stack(item_short)                             # [G, I, d]
         final_user = tf.cast(tf.reduce_mean(
             self.user_attention(self.user_norm(user_seq)), 1), tf.float32)  # [U, d]
         final_item = tf.cast(tf.reduce_mean(
@@ -157,7 +159,10 @@ class SelfGNN(tf.Module):
 
     def pair_scores(self, nodes, att_user, uids, iids, u_locs):
         """Lines 169-173: <f_u, f_i> + <leakyRelu(att_user[row]), f_i>; all [P] -> [P]."""
-        item = tf.gather(nodes.final_item, iids)                      # [P, d]
+        return self.item_scores(nodes, att_user, uids, tf.gather(nodes.final_item, iids), u_locs)
+
+    def item_scores(self, nodes, att_user, uids, item, u_locs):
+        """`pair_scores` for item embeddings item [P, d] given directly."""
         user = tf.gather(nodes.final_user, uids)                      # [P, d]
         seq_user = self._act(tf.gather(att_user, u_locs))             # [P, d]
         return tf.reduce_sum(user * item, -1) + tf.reduce_sum(seq_user * item, -1)
@@ -170,10 +175,11 @@ class SelfGNN(tf.Module):
         seq_user = self._act(att_user)[:, None, :]                    # [B, 1, d]
         return tf.reduce_sum(user * item, -1) + tf.reduce_sum(seq_user * item, -1)
 
-    def sal_weights(self, nodes, k, uids):
-        """Lines 178-184, for the users `uids` [P] of graph k: sigmoid(meta3(leakyRelu(meta2(.))))."""
-        final = tf.gather(nodes.final_user, uids)                     # [P, d]
-        short = tf.gather(nodes.user_short[k], uids)                  # [P, d]
+    def sal_weights(self, final_user, user_short, uids):
+        """Lines 178-184, for the users `uids` [P] of one graph, whose GNN output is
+        user_short [U, d]: sigmoid(meta3(leakyRelu(meta2(.))))."""
+        final = tf.gather(final_user, uids)                           # [P, d]
+        short = tf.gather(user_short, uids)                           # [P, d]
         meta1 = tf.concat([final * short, final, short], axis=-1)     # [P, 3d]
         hidden = self._act(tf.matmul(meta1, self.meta2) + self.meta2Bias)  # [P, ssldim]
         return tf.sigmoid(tf.matmul(hidden, self.meta3) + self.meta3Bias)[:, 0]  # [P]
@@ -181,13 +187,16 @@ class SelfGNN(tf.Module):
     def sal_loss(self, nodes, ssl_uids, ssl_iids):
         """Lines 185-203: the personalized self-augmented loss summed over graphs."""
         total = tf.constant(0.0)
-        for k, (uids, iids) in enumerate(zip(ssl_uids, ssl_iids)):
+        # unstack once: a slice user_short[k] per use would back-propagate G zero-filled copies
+        user_shorts, item_shorts = tf.unstack(nodes.user_short), tf.unstack(nodes.item_short)
+        for uids, iids, user_short, item_short in zip(ssl_uids, ssl_iids, user_shorts,
+                                                      item_shorts):
             long_scores = tf.reduce_sum(self._act(
                 tf.gather(nodes.final_user, uids) * tf.gather(nodes.final_item, iids)), -1)
             short_scores = tf.reduce_sum(self._act(
-                tf.gather(nodes.user_short[k], uids) * tf.gather(nodes.item_short[k], iids)), -1)
-            total += losses.sal_hinge_loss(long_scores, self.sal_weights(nodes, k, uids),
-                                           short_scores)
+                tf.gather(user_short, uids) * tf.gather(item_short, iids)), -1)
+            total += losses.sal_hinge_loss(
+                long_scores, self.sal_weights(nodes.final_user, user_short, uids), short_scores)
         return total
 
     def forward(self, batch, training, masks=None):
@@ -207,7 +216,7 @@ class SelfGNN(tf.Module):
         """
         p = self.params
         pos, neg = losses.split_halves(outputs["preds"])
-        pre_loss = losses.hinge_pair_loss(pos, neg, None if shard is None else shard.pairs)
+        pre_loss = self.ranking_loss(pos, neg, None if shard is None else shard.pairs)
         ssl_loss = self.sal_loss(outputs["nodes"], batch.ssl_uids, batch.ssl_iids)
         l2 = losses.l2_sum(self.regularized)
         if shard is not None:
@@ -215,6 +224,15 @@ class SelfGNN(tf.Module):
         reg_loss = p.reg * l2 + p.ssl_reg * ssl_loss
         return {"Loss": pre_loss + reg_loss, "preLoss": pre_loss, "regLoss": reg_loss,
                 "sslLoss": ssl_loss}
+
+    def ranking_loss(self, pos, neg, total=None):
+        """preLoss (line 244): the hinge mean over pairs (total: see `loss_terms`)."""
+        return losses.hinge_pair_loss(pos, neg, total)
+
+    def start_epoch(self, epoch):
+        """Called by the trainer before each training epoch (0-based); returns a line to
+        log or None. SelfGNN needs nothing."""
+        return None
 
     def compute_loss(self, batch, training=True, shard=None, masks=None):
         outputs = self.forward(batch, training, masks)

@@ -108,6 +108,9 @@ class Trainer:
         the current step and raises StopRequested.
         """
         p = self.params
+        note = self.model.start_epoch(ep)
+        if note:
+            self.log(note)
         users = np.array(mid["users"], np.int32) if mid else self.sampler.epoch_users()
         sums = dict(mid["sums"]) if mid else {}
         skipped = mid["skipped"] if mid else 0

@@ -28,3 +28,23 @@ def test_hardgnn_adds_the_mining_product_once():
     p = hard_params.preset_params("amazon", hard_k=3)
     f = bench.step_flops(p, users=11199, items=30821, edges=350000, pairs=40000, ssl_pairs=3000)
     assert f["mining"] == 512 * 30821 * 64 * 2
+
+
+def test_dns_adds_the_pool_scores_once():
+    from hardgnn import params as hard_params
+    p = hard_params.preset_params("amazon", hard_k=3, neg_mode="dns", dns_pool=16)
+    f = bench.step_flops(p, users=11199, items=30821, edges=350000, pairs=40000, ssl_pairs=3000)
+    assert f["dns_pool"] == 20000 * 16 * 64 * 2
+
+
+def test_markdown_table_rows_and_ratio_to_selfgnn():
+    models = [dict(model=name, step_s=s, steps_per_epoch=20, epoch_s=20 * s, gflop_per_step=58.8,
+                   floor_epoch_s=5.6, epoch_over_floor=20 * s / 5.6, test_pass_s=1.5,
+                   setup_s=setup)
+              for name, s, setup in (("SelfGNN", 1.0, 0.0), ("HardGNN K=3 ppr", 1.2, 75.0))]
+    table = bench.markdown(dict(size="amazonlike", cpu_count=2, matmul_gflops=200.0,
+                                peak_rss_gib=3.5, when="now", models=models,
+                                hardgnn_over_selfgnn=1.2))
+    assert "| SelfGNN | 1.000 | 20 | 20.0 | 58.8 | 5.6 | 3.6 | 1.00 | 1.50 |" in table
+    assert "| HardGNN K=3 ppr | 1.200 | 20 | 24.0 (+75 s once) | 58.8 | 5.6 | 4.3 | 1.20 | 1.50 |" \
+        in table

@@ -13,7 +13,8 @@ def grid(data_dir, out_dir):
         [sys.executable, os.path.join(ROOT, "run", "grid_search.py"), "--data", "tiny",
          "--data_dir", str(data_dir), "--out_dir", str(out_dir), "--grid_k", "2",
          "--grid_lambda", "0.01,0.1", "--grid_epochs", "1", "--final_epochs", "1",
-         "--tstEpoch", "1"], capture_output=True, text=True, env=env, timeout=600)
+         "--tstEpoch", "1", "--strategies", "dns,curriculum"], capture_output=True, text=True,
+        env=env, timeout=600)
 
 
 def test_grid_writes_tables_plots_hparams_and_resumes(tiny_data_dir, tmp_path):
@@ -29,13 +30,15 @@ def test_grid_writes_tables_plots_hparams_and_resumes(tiny_data_dir, tmp_path):
     best = max(rows, key=lambda r: (float(r["valid_NDCG10"]), float(r["valid_HR10"])))
     assert finals[0]["run"] == "SelfGNN"
     assert finals[1]["run"] == f"HardGNN K=2 lambda={float(best['lambda']):g}"
+    assert [r["run"] for r in finals[2:]] == ["HardGNN dns", "HardGNN curriculum"]
+    assert all(0 <= float(r["NDCG10"]) <= 1 for r in finals)
     table = (out / "results.md").read_text()
     assert "| SelfGNN | " in table and "No published numbers for `tiny`" in table
-    for png in ("vs_lambda.png", "vs_k.png"):
+    for png in ("vs_lambda.png", "vs_k.png", "curves.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(os.listdir(out / "hparams")) == ["k2_lambda0.01", "k2_lambda0.1"]
     # The final runs select on validation and record both metrics.
     assert "valid" in (out / "final_hardgnn" / "results.json").read_text()
     again = grid(tiny_data_dir, tmp_path)
     assert again.returncode == 0
-    assert again.stdout.count("finished before, skipped") == 4
+    assert again.stdout.count("finished before, skipped") == 6

@@ -48,7 +48,9 @@ def test_mined_items_match_numpy_and_avoid_seen_items_and_target():
     final_item = rng.normal(size=(I, 8)).astype(np.float32)
     users, targets = np.array([0, 1, 3, 2], np.int32), np.array([1, 7, 9, 4], np.int32)
     items = tf.math.l2_normalize(final_item, -1)
-    mined = model.mine(tf.constant(anchor), items, users, targets).numpy()
+    ones = tf.ones([B])
+    mined = model.mine(tf.constant(anchor), items, users, model.seen(users, targets, ones),
+                       ones).numpy()
     expected = brute_force(anchor, final_item, train, users, targets, K)
     np.testing.assert_array_equal(np.sort(mined, 1), np.sort(expected, 1))
     for row, u in enumerate(users):
@@ -60,7 +62,9 @@ def test_random_mode_draws_distinct_eligible_items():
     users, targets = np.array([0, 1, 3, 2], np.int32), np.array([5, 7, 9, 4], np.int32)
     seen = []
     for _ in range(30):
-        mined = model.mine(tf.zeros([B, 8]), tf.zeros([I, 8]), users, targets).numpy()
+        ones = tf.ones([B])
+        mined = model.mine(tf.zeros([B, 8]), tf.zeros([I, 8]), users,
+                           model.seen(users, targets, ones), ones).numpy()
         for row, u in enumerate(users):
             assert len(set(mined[row])) == K
             assert not set(mined[row]) & (set(train[u].indices) | {targets[row]})
@@ -136,13 +140,23 @@ def test_hard_in_rec_replaces_negatives_with_mined_items():
     b = batch(model)
     outputs = model.forward(b, training=False)
     mined = tf.constant([[5, 6, 7], [0, 1, 2], [0, 0, 0], [0, 0, 0]], tf.int32)
-    new = model.rec_with_mined(outputs, b, mined)["preds"].numpy()
+    users, targets, weights = model.batch_rows(b)
+    new = model.rec_negatives(outputs, b, mined,
+                              model.seen(users, targets, weights))["preds"].numpy()
     # Negative pairs: row 0 gets mined[0][0], [0][1]; row 1 gets mined[1][0], [1][1], [1][2].
     iids = np.array([5, 6, 0, 1, 2], np.int32)
     expected = model.pair_scores(outputs["nodes"], outputs["att_user"], b.uids[5:], iids,
                                  b.u_locs[5:]).numpy()
     np.testing.assert_allclose(new[5:], expected)
     np.testing.assert_array_equal(new[:5], outputs["preds"].numpy()[:5])
+    model_c, _ = make_model(hard_in_rec=True, curriculum=True)
+    for epoch, replaced in ((0, []), (1, [5, 7]), (2, [5, 6, 7, 8]), (9, [5, 6, 7, 8, 9])):
+        model_c.start_epoch(epoch)  # epoch n + 1: the first min(n, K) pairs of each row
+        preds = model_c.rec_negatives(outputs, b, mined, model.seen(users, targets, weights))
+        got = preds["preds"].numpy()
+        for pair in range(5, 10):
+            want = new[pair] if pair in replaced else outputs["preds"].numpy()[pair]
+            assert got[pair] == pytest.approx(want, rel=1e-6), (epoch, pair)
 
 
 def test_hard_k_larger_than_eligible_items_is_an_error():
@@ -174,3 +188,106 @@ def test_cl_weight_zero_is_selfgnn_bit_for_bit(tiny_data_dir, tmp_path):
         # reduces it in another order (the weights above show the updates are identical).
         assert b["train"]["sslLoss"] == pytest.approx(a["train"]["sslLoss"], rel=1e-6)
         assert b["train"]["clLoss"] > 0
+
+
+def seen_of(model, b):
+    users, targets, weights = model.batch_rows(b)
+    return model.seen(users, targets, weights)
+
+
+def test_dns_with_a_pool_covering_the_catalogue_picks_the_best_unseen_item():
+    """With H = 400 draws over 12 items every unseen item is in each pool (almost surely):
+    the DNS negative is then the best-scoring never-interacted item of the pair's user."""
+    model, train = make_model(neg_mode="dns", dns_pool=400)
+    b = batch(model)
+    outputs = model.forward(b, training=False)
+    got = model.rec_negatives(outputs, b, None, seen_of(model, b))["preds"].numpy()
+    nodes, att = outputs["nodes"], outputs["att_user"]
+    for pair in range(5, 10):
+        user, row = b.uids[pair], b.u_locs[pair]
+        banned = set(train[user].indices) | {b.iids[pair - 5]}
+        scores = [float(model.pair_scores(nodes, att, [user], [i], [row])[0])
+                  if i not in banned else -np.inf for i in range(I)]
+        assert got[pair] == pytest.approx(max(scores), rel=1e-5)
+    np.testing.assert_array_equal(got[:5], outputs["preds"].numpy()[:5])
+
+
+def test_mix_equals_dns_with_the_soft_factor():
+    """Scores are linear in the item embedding: mixing the negative with the positive
+    (alpha) gives f d with f = 1 - alpha, SDNS's soft factor (same pools: same seed)."""
+    b = batch(make_model()[0])
+    terms = {}
+    for name, kw in (("mix", dict(neg_mode="mix", mix_alpha=0.3)),
+                     ("soft", dict(neg_mode="dns", soft_alpha=0.3))):
+        model = make_model(**kw)[0]
+        terms[name] = {k: float(v) for k, v in model.compute_loss(b, training=False).items()}
+    assert terms["mix"]["preLoss"] == pytest.approx(terms["soft"]["preLoss"], rel=1e-5)
+    assert terms["mix"]["preLoss"] != pytest.approx(
+        {k: float(v) for k, v in make_model(neg_mode="dns")[0].compute_loss(
+            b, training=False).items()}["preLoss"], rel=1e-3)
+
+
+def test_shared_negatives_are_one_set_unseen_by_the_whole_batch():
+    for mode in ("hard", "random"):
+        model, train = make_model(neg_mode=mode, shared_negatives=True)
+        users, targets = np.array([0, 1, 3, 2], np.int32), np.array([5, 7, 9, 4], np.int32)
+        weights = tf.constant([1.0, 1.0, 1.0, 0.0])  # row 3 (user 2) is padding
+        seen = model.seen(users, targets, weights)
+        mined = model.mine(tf.constant(np.random.default_rng(0).normal(size=(B, 8)), tf.float32),
+                           tf.math.l2_normalize(tf.random.normal([I, 8]), -1), users, seen,
+                           weights).numpy()
+        assert (mined == mined[0]).all() and len(set(mined[0])) == K
+        banned = set(train[[0, 1, 3]].indices) | {5, 7, 9}
+        assert not set(mined[0]) & banned
+
+
+def test_ppr_mode_mines_inside_the_users_band():
+    model, train = make_model(neg_mode="ppr", ppr_band="0.25,0.75")
+    model.start_epoch(0)
+    bands = model.ppr_band.numpy()
+    assert bands.shape == (U, 6)  # ranks 3..8 of 12 items
+    users = np.array([0, 1, 3, 2], np.int32)
+    mined = model.mine(None, None, users, None, tf.ones([B])).numpy()
+    for row, u in enumerate(users):
+        assert set(mined[row]) <= set(bands[u])
+        assert not set(bands[u]) & set(train[u].indices)
+
+
+def test_curriculum_has_no_contrastive_term_in_the_first_epoch():
+    model, _ = make_model(curriculum=True, cl_weight=0.5)
+    b = batch(model)
+    model.start_epoch(0)
+    assert float(model.compute_loss(b, training=False)["clLoss"]) == 0.0
+    model.start_epoch(1)
+    assert float(model.compute_loss(b, training=False)["clLoss"]) > 0.0
+
+
+@pytest.mark.parametrize("flags,message", [
+    (dict(neg_mode="dns", hard_in_rec=True), "--hard_in_rec does nothing"),
+    (dict(neg_mode="ppr", shared_negatives=True), "--shared_negatives is not available"),
+    (dict(soft_alpha=1.0), r"--soft_alpha must be in \[0, 1\)"),
+    (dict(dns_pool=0), "--dns_pool must be >= 1"),
+    (dict(ppr_band="0.5"), "--ppr_band must be LOW,HIGH"),
+])
+def test_bad_strategy_flags(flags, message):
+    with pytest.raises(ValueError, match=message):
+        make_model(**flags)
+
+
+@pytest.mark.parametrize("flags", [
+    dict(neg_mode="dns"), dict(neg_mode="mix", rec_loss="bpr"), dict(neg_mode="ppr"),
+    dict(neg_mode="random", shared_negatives=True, soft_alpha=0.2),
+    dict(curriculum=True, hard_in_rec=True),
+])
+def test_every_strategy_trains_on_tiny_data(tiny_data_dir, tmp_path, flags):
+    p = hard_params.preset_params("tiny", hard_k=3, epoch=2, tstEpoch=1,
+                                  data_dir=str(tiny_data_dir), out_dir=str(tmp_path), **flags)
+    data = data_handler.load_dataset(os.path.join(str(tiny_data_dir), "tiny"), p.graphNum,
+                                     p.testSize)
+    t = trainer.Trainer(p, data, model_cls=HardGNN, logger=trainer.Logger(io.StringIO()))
+    result = t.run()
+    assert result["status"] == "finished"
+    assert all(np.isfinite(e["train"]["Loss"]) for e in result["epochs"])
+    if flags.get("curriculum"):
+        assert result["epochs"][0]["train"]["clLoss"] == 0.0  # epoch 1: no hard negative
+        assert result["epochs"][1]["train"]["clLoss"] > 0.0

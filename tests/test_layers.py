@@ -197,14 +197,17 @@ def np_adjacency():
 
 
 @pytest.mark.parametrize("xla", [False, True])
-def test_bipartite_graph_sums_by_hand(xla):
-    graph = layers.BipartiteGraph(**BIPARTITE, xla=xla)
-    item_rows = tf.constant([[1.0, 0.0], [0.0, 2.0], [-4.0, 1.0]])
-    user_rows = tf.constant([[1.0, 1.0], [2.0, 0.0], [5.0, 5.0], [0.0, 3.0]])
+@pytest.mark.parametrize("extra", [0, 2])  # trailing rows without edges: zero rows appended
+def test_bipartite_graph_sums_by_hand(xla, extra):
+    sizes = dict(num_users=4 + extra, num_items=3 + extra)
+    graph = layers.BipartiteGraph(**dict(BIPARTITE, **sizes), xla=xla)
+    item_rows = tf.constant([[1.0, 0.0], [0.0, 2.0], [-4.0, 1.0]] + [[9.0, 9.0]] * extra)
+    user_rows = tf.constant([[1.0, 1.0], [2.0, 0.0], [5.0, 5.0], [0.0, 3.0]] + [[9.0, 9.0]] * extra)
     to_users = tf.function(graph.to_users, jit_compile=xla)
     to_items = tf.function(graph.to_items, jit_compile=xla)
-    np.testing.assert_array_equal(to_users(item_rows), [[1, 2], [-4, 1], [0, 0], [-4, 1]])
-    np.testing.assert_array_equal(to_items(user_rows), [[1, 1], [1, 1], [2, 3]])
+    np.testing.assert_array_equal(to_users(item_rows),
+                                  [[1, 2], [-4, 1], [0, 0], [-4, 1]] + [[0, 0]] * extra)
+    np.testing.assert_array_equal(to_items(user_rows), [[1, 1], [1, 1], [2, 3]] + [[0, 0]] * extra)
 
 
 def test_bipartite_graph_gradients_are_the_transposed_sums_and_match_the_plain_path():

@@ -62,3 +62,18 @@ def test_info_nce_by_hand():
     both = losses.info_nce(tf.constant([0.5, 0.5]), tf.constant([[0.2, -0.1], [0.2, -0.1]]),
                            0.5, tf.constant([1.0, 1.0]))
     assert both.numpy() == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("kind,alpha,expected", [
+    # d = pos - neg = [2, -1]
+    ("hinge", 0.0, (0.0 + 2.0) / 2),                       # max(0, 1 - d)
+    ("hinge", 0.5, (0.0 + 1.5) / 2),                       # max(0, 1 - 0.5 d)
+    ("bpr", 0.0, (math.log1p(math.exp(-2.0)) + math.log1p(math.exp(1.0))) / 2),
+    ("bpr", 0.5, (math.log1p(math.exp(-1.0)) + math.log1p(math.exp(0.5))) / 2),
+])
+def test_ranking_loss_by_hand(kind, alpha, expected):
+    pos, neg = tf.constant([3.0, 0.0]), tf.constant([1.0, 1.0])
+    assert float(losses.ranking_loss(pos, neg, kind, alpha)) == pytest.approx(expected, rel=1e-6)
+    # one replica's part: the sum over its pairs divided by the global count
+    assert float(losses.ranking_loss(pos, neg, kind, alpha, total=4.0)) == pytest.approx(
+        expected / 2, rel=1e-6)
