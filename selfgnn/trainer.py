@@ -18,7 +18,8 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from selfgnn import data_handler, distribute, metrics, recovery, sampler, tf1_checkpoint
+from selfgnn import (data_handler, distribute, metrics, published, recovery, sampler,
+                     tf1_checkpoint)
 from selfgnn.logs import Logger, make_print, progress_bar, write_scalar
 from selfgnn.model import NodeEmbeddings, SelfGNN
 from selfgnn.optimizer import TF1Adam
@@ -321,6 +322,7 @@ class Trainer:
         best = self.best["result"]
         self.log(make_print("max", self.best["epoch"], p.epoch,
                             {k: best[k] for k in ("HR", "NDCG")} if best else {}))
+        self._compare_with_published(best, final)
         if p.export_tf1_checkpoint:
             if self.manager.latest_checkpoint:
                 self.checkpoint.restore(self.manager.latest_checkpoint)
@@ -329,6 +331,20 @@ class Trainer:
         self.results.update(final_test=final, status="finished")
         recovery.write_json_atomic(os.path.join(self.run_dir, "results.json"), self.results)
         return self.results
+
+    def _compare_with_published(self, best, final):
+        """After the `max` line, for the paper's data sets: this run beside the published
+        rows (the best epoch's metrics, else the final test's), also in results.json."""
+        p = self.params
+        result, what = ((best, f"best epoch {self.best['epoch']} of {p.epoch}, chosen on "
+                               f"{'validation' if p.select_on == 'validation' else 'test'} NDCG")
+                        if best else (final, f"final test after {p.epoch} epochs"))
+        comparison = published.compare(p.data, result)
+        if comparison is None:
+            return
+        for line in published.side_by_side(comparison, what):
+            self.log.plain(line)
+        self.results["published_comparison"] = dict(comparison, ours_are=what)
 
     def _epoch(self, ep, mid):
         """Train epoch `ep`, test it when due, record it and save `latest`."""

@@ -175,3 +175,41 @@ def test_load_data_prepares_a_movielens_set_on_first_use(tmp_path, monkeypatch):
     data = trainer.load_data(p, log=lambda *a: None)
     assert calls == ["ml-100k"] and (data.num_users, data.num_items) == (12, 20)
     assert trainer.load_data(p, log=lambda *a: None).num_users == 12 and calls == ["ml-100k"]
+
+
+def test_a_run_on_a_paper_data_set_prints_and_records_the_published_numbers(tiny_data_dir,
+                                                                            tmp_path):
+    """Tiny synthetic data under the name `amazon`: the block follows the `max` line."""
+    root = tmp_path / "data"
+    root.mkdir()
+    os.symlink(tiny_data_dir / "tiny", root / "amazon")
+    p = params.preset_params("tiny", data_dir=str(root), out_dir=str(tmp_path), epoch=2,
+                             tstEpoch=1).replace(data="amazon")
+    data = data_handler.load_dataset(str(root / "amazon"), p.graphNum, p.testSize)
+    out = io.StringIO()
+    result = trainer.Trainer(p, data, logger=trainer.Logger(out)).run()
+    lines = out.getvalue().splitlines()
+    at = next(i for i, line in enumerate(lines) if ", max: " in line)
+    assert lines[at + 1].startswith("Published numbers for amazon beside this run (best epoch")
+    assert lines[at + 2] == ("| metric | this run | SelfGNN (paper) | diff | SelfGNN (HardGNN "
+                             "report rerun) | diff | HardGNN (report) | diff |")
+    best = result["best"]
+    hr10 = f"| HR@10 | {best['HR10']:.4f} | 0.391 | {best['HR10'] - 0.391:+.4f} | 0.371 | "
+    assert lines[at + 4].startswith(hr10)
+    comparison = result["published_comparison"]
+    assert comparison["ours"]["NDCG20"] == best["NDCG20"]
+    assert [r["model"] for r in comparison["published"]] == ["SelfGNN", "SelfGNN-rerun",
+                                                             "HardGNN"]
+    assert comparison["published"][0]["diff"]["HR20"] == pytest.approx(best["HR20"] - 0.487)
+    with open(tmp_path / "tiny" / "results.json") as f:
+        assert json.load(f)["published_comparison"] == comparison
+
+
+def test_no_block_for_other_data_sets(tiny_data_dir, tmp_path):
+    out = io.StringIO()
+    p = params.preset_params("tiny", data_dir=str(tiny_data_dir), out_dir=str(tmp_path), epoch=1)
+    data = data_handler.load_dataset(os.path.join(str(tiny_data_dir), "tiny"), p.graphNum,
+                                     p.testSize)
+    result = trainer.Trainer(p, data, logger=trainer.Logger(out)).run()
+    assert "Published numbers" not in out.getvalue()
+    assert "published_comparison" not in result

@@ -1,0 +1,226 @@
+"""The paper-style table of runs beside the published numbers.
+
+    python run/report.py Runs/ml-100k Runs/ml-100k-hard --out Runs/report --plot
+
+Collects every `results.json` under the given folders and writes `<out>/report.md`
+and `<out>/report.csv`: the data sets of the runs as column groups (HR@10, NDCG@10,
+HR@20, NDCG@20), the published rows of those data sets first (the SelfGNN paper's
+main table and the HardGNN report, `selfgnn/published.csv`), then one row per run,
+each of its cells followed by its difference to the published SelfGNN cell. A
+protocol table says, per run, how its numbers were obtained: the epochs, the rule
+that chose the reported epoch (test NDCG, the original's, or the validation item),
+and the test history (`original`: the history includes the test item, see the
+README's *The test history*; `exclude_target`). `--plot` adds `report.png`, a
+grouped bar chart per data set (needs matplotlib).
+"""
+import argparse
+import csv
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from selfgnn import published  # noqa: E402
+
+METRICS = published.METRICS
+LABELS = dict(published.COMPARED)
+
+
+def find_runs(paths):
+    """Every results.json under `paths` (a run folder or a folder of runs), in path order."""
+    found = []
+    for path in paths:
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"{path}: no such file or folder")
+        if os.path.isfile(path):
+            found.append(path)
+            continue
+        for root, dirs, files in os.walk(path):
+            dirs.sort()
+            dirs[:] = [d for d in dirs if d not in ("best", "latest", "tensorboard")]
+            if "results.json" in files:
+                found.append(os.path.join(root, "results.json"))
+    if not found:
+        raise FileNotFoundError(f"no results.json under {', '.join(paths)}")
+    return found
+
+
+def describe(path):
+    """One run's row: label, data set, metrics and protocol, from its results.json."""
+    with open(path, encoding="utf-8") as f:
+        r = json.load(f)
+    flags = r["flags"]
+    model = flags.get("model", "selfgnn")
+    if model == "hardgnn":
+        label = (f"HardGNN K={flags['hard_k']} lambda={flags['cl_weight']:g}"
+                 + (f" {flags['neg_mode']}" if flags.get("neg_mode", "hard") != "hard" else ""))
+    else:
+        label = "SelfGNN"
+    best = r.get("best")
+    values = best if best else r.get("final_test")
+    if not values:
+        raise ValueError(f"{path}: the run has no test result yet (status {r.get('status')})")
+    trained = len(r.get("epochs", []))
+    return {
+        "label": f"{label} (this port: {flags['save_path']})", "dataset": flags["data"],
+        "values": {m: values[m] for m in METRICS}, "path": path,
+        "epochs": f"{trained} of {flags['epoch']}" if trained != flags["epoch"] else str(trained),
+        "reported": (f"best epoch {best['epoch']}" if best else "final test"),
+        "selected_on": ("validation item (before the test item)"
+                        if flags.get("select_on") == "validation" else "test NDCG (the original's rule)")
+        if best else "-",
+        "history": flags.get("eval_history", "original"), "status": r.get("status"),
+    }
+
+
+def group(dataset, compare):
+    """The column group's title: the data set, and the paper's set it is compared with."""
+    paper = compare.get(dataset, dataset)
+    return dataset if paper == dataset else f"{dataset} (vs published {paper})"
+
+
+def table(runs, compare):
+    """(data sets, Markdown lines, CSV rows) of the paper-style table; `compare` maps a
+    run's data set to the published one to put beside it (default: the same name)."""
+    datasets = list(dict.fromkeys(run["dataset"] for run in runs))
+    paper = {d: compare.get(d, d) for d in datasets}
+    rows = []  # (label, source, {dataset: values})
+    models = list(dict.fromkeys(p["model"] for d in datasets for p in published.load(paper[d])))
+    for model in models:
+        cells = {d: published.load(paper[d], model) for d in datasets}
+        source = next(iter(p[0]["source"] for p in cells.values() if p))
+        rows.append((model, source, {d: p[0] if p else None for d, p in cells.items()}))
+    selfgnn = {d: (published.load(paper[d], "SelfGNN") or [None])[0] for d in datasets}
+    head = "| model | " + " | ".join(f"{group(d, compare)} {published.LABELS[m]}"
+                                     for d in datasets for m in METRICS) + " |"
+    lines = [head, "|---|" + "---|" * (4 * len(datasets))]
+    out_csv = []
+    for label, source, cells in rows:
+        shown = [f"{cells[d][m]:.3f}" if cells[d] else "" for d in datasets for m in METRICS]
+        lines.append(f"| {LABELS.get(label, label + ' (paper)')} | " + " | ".join(shown) + " |")
+        for d in datasets:
+            if cells[d]:
+                out_csv.append(dict(row=label, kind="published", dataset=paper[d], source=source,
+                                    **{m: cells[d][m] for m in METRICS}))
+    for run in runs:
+        shown = []
+        for d in datasets:
+            for m in METRICS:
+                if run["dataset"] != d:
+                    shown.append("")
+                    continue
+                value = run["values"][m]
+                ref = selfgnn[d]
+                shown.append(f"{value:.4f}" + (f" ({value - ref[m]:+.4f})" if ref else ""))
+        lines.append(f"| {run['label']} | " + " | ".join(shown) + " |")
+        ref = selfgnn[run["dataset"]]
+        out_csv.append(dict(row=run["label"], kind="this port", dataset=run["dataset"],
+                            source=run["path"], **run["values"],
+                            **{f"diff_{m}": (run["values"][m] - ref[m]) if ref else ""
+                               for m in METRICS},
+                            epochs=run["epochs"], reported=run["reported"],
+                            selected_on=run["selected_on"], history=run["history"]))
+    return datasets, lines, out_csv
+
+
+def markdown(runs, compare):
+    datasets, lines, _ = table(runs, compare)
+    missing = [d for d in datasets if not published.load(compare.get(d, d))]
+    text = ["# This port beside the published numbers", "",
+            "Cells of this port's rows: the value, then (in brackets) its difference to the "
+            "published SelfGNN cell of the same data set.", ""] + lines
+    if missing:
+        text += ["", f"No published numbers for {', '.join(missing)}."]
+    text += ["", "## Protocol of each run", "",
+             "| run | data set | epochs trained | numbers reported | chosen on | test history "
+             "| status |", "|---|---|---|---|---|---|---|"]
+    for run in runs:
+        text.append(f"| {run['label']} | {run['dataset']} | {run['epochs']} | {run['reported']} "
+                    f"| {run['selected_on']} | {run['history']} | {run['status']} |")
+    sources = sorted({p["source"] for d in datasets for p in published.load(compare.get(d, d))})
+    if compare:
+        text += ["", "Compared across data sets: " + ", ".join(
+            f"{d} beside the published {p}" for d, p in compare.items()) + ". These are not "
+            "the paper's data: the differences measure the data as much as the code."]
+    if sources:
+        text += ["", "Published numbers: " + "; ".join(sources) + ". The paper's rows were not "
+                 "checked against its text (README, *Comparing with the paper*). The paper "
+                 "reports its best epoch on test NDCG with the original history "
+                 "(`original`)."]
+    return "\n".join(text) + "\n"
+
+
+def plot(runs, path, compare):
+    """Grouped bars per data set: each metric, the published SelfGNN (and HardGNN) and ours."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no chart (pip install matplotlib)", file=sys.stderr)
+        return None
+    datasets = list(dict.fromkeys(run["dataset"] for run in runs))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 3.8), squeeze=False)
+    for ax, d in zip(axes[0], datasets):
+        bars = [(f"{label}", p[0]) for model, label in published.COMPARED
+                for p in [published.load(compare.get(d, d), model)] if p]
+        bars += [(run["label"], run["values"]) for run in runs if run["dataset"] == d]
+        width = 0.8 / len(bars)
+        for i, (label, values) in enumerate(bars):
+            ax.bar([j + i * width for j in range(len(METRICS))], [values[m] for m in METRICS],
+                   width, label=label)
+        ax.set_xticks([j + 0.4 - width / 2 for j in range(len(METRICS))])
+        ax.set_xticklabels([published.LABELS[m] for m in METRICS])
+        ax.set_title(group(d, compare))
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def parse_compare(text):
+    """`DATA=PAPER` -> (DATA, PAPER), PAPER one of the published data sets."""
+    data, _, paper = text.partition("=")
+    known = sorted({p["dataset"] for p in published.load()})
+    if not data or paper not in known:
+        raise ValueError(f"--compare {text!r}: expected DATA=PAPER with PAPER one of "
+                         f"{', '.join(known)}")
+    return data, paper
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("runs", nargs="+", help="run folders, folders of runs, or results.json files")
+    ap.add_argument("--out", default="report", help="output folder (default ./report)")
+    ap.add_argument("--plot", action="store_true", help="also write report.png")
+    ap.add_argument("--compare", action="append", default=[], metavar="DATA=PAPER",
+                    help="put runs on DATA beside the published rows of PAPER (amazon, gowalla, "
+                         "movielens, yelp), e.g. ml-1m=movielens; repeatable")
+    args = ap.parse_args(argv)
+    try:
+        compare = dict(parse_compare(text) for text in args.compare)
+        runs = [describe(path) for path in find_runs(args.runs)]
+    except (FileNotFoundError, ValueError, KeyError, json.JSONDecodeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    os.makedirs(args.out, exist_ok=True)
+    text = markdown(runs, compare)
+    with open(os.path.join(args.out, "report.md"), "w", encoding="utf-8") as f:
+        f.write(text)
+    rows = table(runs, compare)[2]
+    fields = list(dict.fromkeys(k for row in rows for k in row))
+    with open(os.path.join(args.out, "report.csv"), "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    print(text)
+    if args.plot and plot(runs, os.path.join(args.out, "report.png"), compare):
+        print(f"chart: {os.path.join(args.out, 'report.png')}")
+    print(f"written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
