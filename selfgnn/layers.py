@@ -132,12 +132,12 @@ class BasicLSTMCell(tf.Module):
         self.kernel = factory.make(f"{self.PREFIX}/kernel", [2 * dim, 4 * dim])
         self.bias = factory.make(f"{self.PREFIX}/bias", [4 * dim], init="zeros")
 
-    def __call__(self, inputs, keep_rate=1.0, rng=None, masks=None):
+    def __call__(self, inputs, keep_rate=1.0, masks=None):
         """inputs [N, T, d] (or the list of its T steps [N, d]) -> outputs [N, T, d]
         (zero initial state, like dynamic_rnn).
 
-        Output dropout draws one [N, d] keep mask per step from `rng`, in step order,
-        unless `masks` gives those T masks (`dropout_masks`, drawn beforehand).
+        Output dropout: `masks` holds one [N, d] 0/1 keep mask per step (`keep_mask`,
+        drawn by the caller); None: no dropout.
         """
         # a list, or unstack (not inputs[:, t]: its gradient is one stack, where T strided
         # slices would each back-propagate a zero-filled [N, T, d] and then add them)
@@ -151,23 +151,18 @@ class BasicLSTMCell(tf.Module):
             i, j, f, o = tf.split(gates, 4, axis=1)
             c = c * tf.sigmoid(f + 1.0) + tf.sigmoid(i) * tf.tanh(j)
             h = tf.tanh(c) * tf.sigmoid(o)
-            if masks is None:
-                outputs.append(dropout(h, keep_rate, rng))
-            else:
-                outputs.append(h * tf.cast(masks[t], h.dtype) / keep_rate)
+            outputs.append(h if masks is None else dropout(h, keep_rate, masks[t]))
         return tf.stack(outputs, axis=1)                       # [N, T, d]
 
 
 def keep_mask(shape, keep_rate, rng):
-    """The 0/1 mask of `dropout`: uniform < keep_rate, one draw from `rng`."""
+    """The 0/1 keep mask of `dropout`: uniform < keep_rate, one draw from `rng`."""
     return tf.cast(rng.uniform(shape) < keep_rate, tf.float32)
 
 
-def dropout(x, keep_rate, rng):
-    """TF1 `tf.nn.dropout(x, keep_prob)`: keep with probability p, scale kept by 1/p."""
-    if rng is None or keep_rate >= 1.0:
-        return x
-    return x * tf.cast(keep_mask(tf.shape(x), keep_rate, rng), x.dtype) / keep_rate
+def dropout(x, keep_rate, mask):
+    """TF1 `tf.nn.dropout(x, keep_prob)` with its 0/1 `mask` given: kept values scaled by 1/p."""
+    return x * tf.cast(mask, x.dtype) / keep_rate
 
 
 def propagate(src, src_of_edge, dst_of_edge, num_dst, leaky):

@@ -96,8 +96,8 @@ class SelfGNN(tf.Module):
                 layers.propagate(user_rows, u_of_edge, i_of_edge, self.num_items, leaky))
 
     def dropout_masks(self):
-        """The LSTM's output-dropout masks of one training step, drawn now: G masks [U, d],
-        then G masks [I, d], in the order `node_embeddings` draws them (None at keepRate 1).
+        """The LSTM's output-dropout masks of one training step: G masks [U, d], then G
+        masks [I, d], drawn in that order from `dropout_rng` (None at keepRate 1).
 
         Under a distribution strategy every replica must drop the same units, so the
         step draws them once and hands them to each replica.
@@ -114,7 +114,8 @@ class SelfGNN(tf.Module):
     def node_embeddings(self, training, masks=None):
         """Lines 118-155: interval graphs, the shared LSTM, layer norm and attention.
 
-        masks: (user masks, item masks) from `dropout_masks`, or None to draw them here.
+        masks: (user masks, item masks) from `dropout_masks`, or None to draw them here
+        when training.
         """
         p = self.params
         user_short, item_short = [], []
@@ -128,14 +129,14 @@ class SelfGNN(tf.Module):
                 embs_i.append(new_i + embs_i[-1])
             user_short.append(tf.add_n(embs_u))                       # G x [U, d]
             item_short.append(tf.add_n(embs_i))                       # G x [I, d]
-        keep = p.keepRate if training else 1.0
-        rng = self.dropout_rng if training else None
-        compute = tf.bfloat16 if p.mixed_precision else tf.float32
+        if training and masks is None:
+            masks = self.dropout_masks()
         user_masks, item_masks = masks if training and masks is not None else (None, None)
+        compute = tf.bfloat16 if p.mixed_precision else tf.float32
         user_seq = self.lstm([tf.cast(x, compute) for x in user_short],
-                             keep, rng, user_masks)                    # [U, G, d]
+                             p.keepRate, user_masks)                   # [U, G, d]
         item_seq = self.lstm([tf.cast(x, compute) for x in item_short],
-                             keep, rng, item_masks)                    # [I, G, d]
+                             p.keepRate, item_masks)                   # [I, G, d]
         user_short = tf.stack(user_short)                             # [G, U, d]
         item_short = tf.stack(item_short)                             # [G, I, d]
         final_user = tf.cast(tf.reduce_mean(

@@ -170,11 +170,22 @@ def cell_vars(cell):
 def test_dropout_keeps_expected_fraction_and_scales():
     rng = tf.random.Generator.from_seed(0)
     x = tf.ones([20000])
-    out = layers.dropout(x, 0.5, rng).numpy()
+    mask = layers.keep_mask([20000], 0.5, rng)
+    out = layers.dropout(x, 0.5, mask).numpy()
     assert set(np.unique(out)) <= {0.0, 2.0}
     assert abs((out > 0).mean() - 0.5) < 0.02
-    np.testing.assert_array_equal(layers.dropout(x, 1.0, rng).numpy(), x.numpy())
-    np.testing.assert_array_equal(layers.dropout(x, 0.5, None).numpy(), x.numpy())
+    np.testing.assert_array_equal(out > 0, mask.numpy() > 0)
+    assert layers.keep_mask([20000], 1.0, rng).numpy().all()  # keepRate 1 keeps all
+
+
+def test_lstm_applies_one_mask_per_step_to_the_output_only():
+    cell = layers.BasicLSTMCell(layers.VariableFactory(2), 3)
+    x = tf.random.stateless_normal([4, 2, 3], seed=[1, 2])
+    masks = [tf.constant([[1.0, 0.0, 1.0]] * 4), tf.constant([[0.0, 1.0, 1.0]] * 4)]
+    plain, dropped = cell(x).numpy(), cell(x, 0.5, masks).numpy()
+    # the state is never dropped: step 2 sees the same h, and kept outputs are doubled
+    np.testing.assert_allclose(dropped, plain * np.stack([m.numpy() for m in masks], 1) / 0.5,
+                               rtol=1e-6)
 
 
 def test_propagate_sums_without_normalisation():
