@@ -12,14 +12,15 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from selfgnn import recovery  # noqa: E402
+
 METRICS = ("HR10", "NDCG10", "HR20", "NDCG20")
 
 
 def find_results(root):
-    for folder, _, files in sorted(os.walk(root)):
-        if "results.json" in files:
-            with open(os.path.join(folder, "results.json"), encoding="utf-8") as f:
-                yield os.path.relpath(folder, root), json.load(f)
+    for path in recovery.results_files(root):
+        with open(path, encoding="utf-8") as f:
+            yield os.path.relpath(os.path.dirname(path), root), json.load(f)
 
 
 def table(runs):

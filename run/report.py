@@ -21,7 +21,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from selfgnn import published  # noqa: E402
+from selfgnn import published, recovery  # noqa: E402
 
 METRICS = published.METRICS
 LABELS = dict(published.COMPARED)
@@ -36,11 +36,7 @@ def find_runs(paths):
         if os.path.isfile(path):
             found.append(path)
             continue
-        for root, dirs, files in os.walk(path):
-            dirs.sort()
-            dirs[:] = [d for d in dirs if d not in ("best", "latest", "tensorboard")]
-            if "results.json" in files:
-                found.append(os.path.join(root, "results.json"))
+        found += recovery.results_files(path)
     if not found:
         raise FileNotFoundError(f"no results.json under {', '.join(paths)}")
     return found

@@ -44,6 +44,12 @@ def run_status(run_dir):
         return json.load(f).get("status")
 
 
+def results_files(root):
+    """The path of every `results.json` under `root`, in sorted folder order."""
+    return [os.path.join(folder, "results.json") for folder, _, files in sorted(os.walk(root))
+            if "results.json" in files]
+
+
 class LatestState:
     """The resumable state of one run folder."""
 

@@ -182,3 +182,14 @@ def test_a_non_finite_logged_term_also_blocks_the_update(tiny_data_dir, tmp_path
     for name, var in t.model.tf1_variables():
         np.testing.assert_array_equal(var.numpy(), before[name], err_msg=name)
     assert int(t.optimizer.step.numpy()) == 0
+
+
+def test_results_files_finds_every_run_in_sorted_folder_order(tmp_path):
+    for folder in ("b", "a/x", "a", "c/best"):
+        os.makedirs(tmp_path / folder, exist_ok=True)
+    for folder in ("b", "a/x", "a"):
+        (tmp_path / folder / "results.json").write_text("{}")
+    assert recovery.results_files(str(tmp_path)) == [
+        str(tmp_path / "a" / "results.json"), str(tmp_path / "a" / "x" / "results.json"),
+        str(tmp_path / "b" / "results.json")]
+    assert recovery.results_files(str(tmp_path / "c")) == []
