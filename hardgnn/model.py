@@ -10,7 +10,7 @@ negatives are mined per row by `--neg_mode`:
   `tf.math.top_k` over all items, under `stop_gradient`;
 - random: K such items uniformly (top-K of uniform noise over the same mask);
 - ppr: K items drawn from the user's band of personalized-PageRank ranks
-  (`negatives.ppr_bands`, recomputed at the start of every epoch);
+  (`negatives.ppr_bands`, computed when training starts: the graph never changes);
 - dns and mix mine as hard for InfoNCE, and change the ranking loss: each pair's
   negative becomes the best-scoring of `--dns_pool` uniform never-interacted items
   (dns), mixed with the positive as alpha e_pos + (1 - alpha) e_neg (mix).

@@ -2,7 +2,8 @@
 import os
 
 
-def _pyplot(log):
+def pyplot(log=print):
+    """matplotlib.pyplot on the Agg backend, or None (logged) when matplotlib is missing."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -15,7 +16,7 @@ def _pyplot(log):
 
 def plot_curves(curves, path, log=print):
     """Test NDCG@10 per tested epoch, one line per run: {label: results["epochs"]}."""
-    plt = _pyplot(log)
+    plt = pyplot(log)
     if plt is None:
         return None
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -34,7 +35,7 @@ def plot_curves(curves, path, log=print):
 
 def plot_grid(grid_rows, best, directory, log=print):
     """HR@10 and NDCG@10 against lambda (K = best K) and against K (lambda = best lambda)."""
-    plt = _pyplot(log)
+    plt = pyplot(log)
     if plt is None:
         return []
     written = []

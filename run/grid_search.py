@@ -82,9 +82,7 @@ def markdown(data, grid_rows, final_rows):
         lines.append(f"| {r['run']} | " + " | ".join(fmt(r[m]) for m in METRICS)
                      + f" | this port, {r['epochs']} epochs, best epoch {r['best_epoch']} "
                        "chosen on validation |")
-    names = {"SelfGNN": "SelfGNN (paper)", "SelfGNN-rerun": "SelfGNN (HardGNN report rerun)",
-             "HardGNN": "HardGNN (report)"}
-    for model, label in names.items():
+    for model, label in published.COMPARED:
         for p in published.load(data, model):
             lines.append(f"| {label} | " + " | ".join(f"{p[m]:.3f}" for m in METRICS)
                          + f" | {p['source']} |")

@@ -149,12 +149,9 @@ def markdown(runs, compare):
 
 def plot(runs, path, compare):
     """Grouped bars per data set: each metric, the published SelfGNN (and HardGNN) and ours."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: no chart (pip install matplotlib)", file=sys.stderr)
+    from hardgnn import plots
+    plt = plots.pyplot(lambda message: print(message, file=sys.stderr))
+    if plt is None:
         return None
     datasets = list(dict.fromkeys(run["dataset"] for run in runs))
     fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 3.8), squeeze=False)
