@@ -12,7 +12,15 @@ import tensorflow as tf
 
 
 def leaky_relu(x, leaky):
-    """`NNLayers.ActivateHelp('leakyRelu')`: max(leaky * x, x) (not tf.nn.leaky_relu for leaky > 1)."""
+    """`NNLayers.ActivateHelp('leakyRelu')`: max(leaky * x, x).
+
+    For leaky <= 1 that is tf.nn.leaky_relu (x > 0 ? x : leaky * x), same values and
+    same gradients (at x = 0 both pass leaky * g), in one fused op each way instead of
+    Mul + Maximum and a Select-based gradient. For leaky > 1 the two differ, so the
+    max form is kept.
+    """
+    if leaky <= 1.0:
+        return tf.nn.leaky_relu(x, leaky)
     return tf.maximum(leaky * x, x)
 
 
@@ -113,6 +121,52 @@ class MultiHeadSelfAttention(tf.Module):
         attn = scores / (tf.reduce_sum(scores, axis=-1, keepdims=True) + 1e-8)
         context = tf.matmul(attn, v)                           # [N, h, T, d/h]
         return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [n, t, self.heads * self.depth])
+
+    def token_mean(self, x):
+        """reduce_mean(self(x), 1) [N, d] (lines 152-155: attention, then the mean over
+        the G graphs), computed as sum_s w_s v_s with w_s = mean_t a[t, s].
+
+        The same sum reassociated (values agree to float rounding): it skips the context
+        product a v and its transposes, and `_mean_attention_weights` has a hand-written
+        gradient, the softmax-like a * (g - sum_s g a) in four element-wise ops.
+        """
+        n, t = tf.shape(x)[0], x.shape[1]                     # x: [N, T, d]
+
+        def split(y):                                          # [N, T, d] -> [N, h, T, d/h]
+            return tf.transpose(tf.reshape(y, [n, t, self.heads, self.depth]), [0, 2, 1, 3])
+
+        q, k = split(self.q(x)), split(self.k(x))
+        v = tf.reshape(self.v(x), [n, t, self.heads, self.depth])  # [N, T, h, d/h]
+        weights = _mean_attention_weights(tf.matmul(q, k, transpose_b=True),
+                                          self.depth)         # [N, h, T]
+        weights = tf.transpose(weights, [0, 2, 1])[..., None]  # [N, T, h, 1]
+        return tf.reshape(tf.reduce_sum(weights * v, 1), [n, self.heads * self.depth])
+
+
+def _mean_attention_weights(products, depth):
+    """products q k^T [N, h, T, S] -> w [N, h, S] = mean_t a[t, s], where
+    a = exp(q k^T / sqrt(depth)) / (sum_s exp(.) + 1e-8) as in `MultiHeadSelfAttention`.
+
+    Gradient: d a[t, s] / d logit[t, s'] = a[t, s] (delta_ss' - a[t, s']) (the 1e-8
+    changes a, not this form), so with g = dL/dw broadcast over t,
+    dL/dproducts = a (g - sum_s' a[:, s'] g[s']) / (T sqrt(depth)).
+    """
+    scale = math.sqrt(depth)
+    tokens = products.shape[2]
+
+    @tf.custom_gradient
+    def forward(x):
+        e = tf.exp(x / scale)                                  # [N, h, T, S]
+        a = e / (tf.reduce_sum(e, -1, keepdims=True) + 1e-8)  # [N, h, T, S]
+
+        def grad(g):                                           # g: [N, h, S]
+            g = g[:, :, None, :]                               # [N, h, 1, S]
+            inner = tf.reduce_sum(a * g, -1, keepdims=True)    # [N, h, T, 1]
+            return a * (g - inner) * (1.0 / (tokens * scale))
+
+        return tf.reduce_mean(a, 2), grad
+
+    return forward(products)
 
 
 class BasicLSTMCell(tf.Module):

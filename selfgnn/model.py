@@ -139,11 +139,17 @@ class SelfGNN(tf.Module):
                              p.keepRate, item_masks)                   # [I, G, d]
         user_short = tf.stack(user_short)                             # [G, U, d]
         item_short = tf.stack(item_short)                             # [G, I, d]
-        final_user = tf.cast(tf.reduce_mean(
-            self.user_attention(self.user_norm(user_seq)), 1), tf.float32)  # [U, d]
-        final_item = tf.cast(tf.reduce_mean(
-            self.item_attention(self.item_norm(item_seq)), 1), tf.float32)  # [I, d]
+        final_user = tf.cast(self._token_mean(self.user_attention, self.user_norm(user_seq)),
+                             tf.float32)                      # [U, d]
+        final_item = tf.cast(self._token_mean(self.item_attention, self.item_norm(item_seq)),
+                             tf.float32)                      # [I, d]
         return NodeEmbeddings(user_short, item_short, final_user, final_item)
+
+    def _token_mean(self, attention, x):
+        """Lines 152-155: reduce_mean(attention(x), 1), x [N, G, d] -> [N, d]."""
+        if self.params.fast_kernels:
+            return attention.token_mean(x)
+        return tf.reduce_mean(attention(x), 1)
 
     def sequence_embedding(self, final_item, sequence, mask):
         """Lines 158-167: the summed-history branch; sequence, mask [B, L] -> [B, d].

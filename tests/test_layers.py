@@ -21,6 +21,23 @@ def test_leaky_relu_is_max_of_scaled_and_identity(leaky, x, expected):
     np.testing.assert_allclose(layers.leaky_relu(tf.constant(x), leaky).numpy(), expected)
 
 
+@pytest.mark.parametrize("leaky", [0.5, 0.2, 1.0, 0.0])
+def test_leaky_relu_has_the_values_and_gradients_of_the_max_form_bit_for_bit(leaky):
+    """tf.nn.leaky_relu (used for leaky <= 1) against max(leaky x, x): zeros, signed
+    zeros and denormals included, forward bits and gradients equal."""
+    x = np.random.default_rng(0).normal(size=1000).astype(np.float32)
+    x[:4] = [0.0, -0.0, 1e-40, -1e-40]
+    x, upstream = tf.constant(x), tf.constant(np.linspace(-1, 1, 1000, dtype=np.float32))
+    outs = []
+    for fn in (lambda y: layers.leaky_relu(y, leaky), lambda y: tf.maximum(leaky * y, y)):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = fn(x)
+        outs.append((y.numpy().view(np.int32), tape.gradient(y, x, upstream).numpy()))
+    np.testing.assert_array_equal(outs[0][0], outs[1][0])
+    np.testing.assert_array_equal(outs[0][1], outs[1][1])
+
+
 @pytest.mark.parametrize("shape,expected", [
     ([3, 4], math.sqrt(6 / 7)),
     ([5, 100, 8], math.sqrt(6 / (5 * 100 + 5 * 8))),  # receptive field for rank 3
@@ -119,6 +136,40 @@ def test_attention_overflows_like_the_original():
         dense.kernel.assign([[1.0]])
     out = att(tf.constant([[[10.0], [10.0]]])).numpy()  # q.k = 100 -> exp overflows
     assert np.isnan(out).all()
+
+
+@pytest.mark.parametrize("t,heads,scale", [(5, 16, 1.0), (3, 2, 3.0), (1, 4, 1.0)])
+def test_token_mean_is_the_mean_of_the_attention_with_the_same_gradients(t, heads, scale):
+    """The fast path's mean over tokens, and its hand-written gradient, against autodiff
+    through reduce_mean(att(x), 1) and against NumPy."""
+    d = 4 * heads
+    att = layers.MultiHeadSelfAttention(layers.VariableFactory(5), ("a", "b", "c"), d, heads)
+    rng = np.random.default_rng(1)
+    for dense in (att.q, att.k, att.v):
+        dense.bias.assign(rng.normal(size=d).astype(np.float32))
+    x = tf.constant((scale * rng.normal(size=(6, t, d))).astype(np.float32))
+    upstream = tf.constant(rng.normal(size=(6, d)).astype(np.float32))
+    results = []
+    for fn in (att.token_mean, lambda y: tf.reduce_mean(att(y), 1)):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = fn(x)                                        # [6, d]
+            loss = tf.reduce_sum(out * upstream)
+        results.append([out] + tape.gradient(loss, [x] + list(att.trainable_variables)))
+    expected = np_mhsa(x.numpy(), *(w.numpy() for dense in (att.q, att.k, att.v)
+                                    for w in (dense.kernel, dense.bias)), heads).mean(1)
+    np.testing.assert_allclose(results[0][0].numpy(), expected, rtol=2e-4, atol=1e-5)
+    # atol: k's bias gradient is 0 up to rounding (a shift of k cancels in the normalisation)
+    atol = 1e-5 * max(np.abs(r.numpy()).max() for r in results[1])
+    for fast, plain in zip(*results):
+        np.testing.assert_allclose(fast.numpy(), plain.numpy(), rtol=1e-4, atol=atol)
+
+
+def test_token_mean_overflows_like_the_original():
+    att = layers.MultiHeadSelfAttention(layers.VariableFactory(0), ("a", "b", "c"), 1, 1)
+    for dense in (att.q, att.k, att.v):
+        dense.kernel.assign([[1.0]])
+    assert np.isnan(att.token_mean(tf.constant([[[10.0], [10.0]]])).numpy()).all()
 
 
 def np_lstm(x, kernel, bias):
