@@ -233,17 +233,16 @@ def propagate(src, src_of_edge, dst_of_edge, num_dst, leaky):
     return leaky_relu(tf.math.unsorted_segment_sum(messages, dst_of_edge, num_dst), leaky)
 
 
-def _sorted_sum(src, src_ids, dst_ids, num_dst, missing, xla):
+def _sorted_sum(src, src_ids, dst_ids, num_dst, xla):
     """sum_e src[src_ids[e]] into row dst_ids[e] of [num_dst, d]; dst_ids sorted.
 
-    `missing` = num_dst - (max(dst_ids) + 1), the zero rows to append (a Pad, copying
-    the whole result, only when there are any). XLA has no sorted SegmentSum kernel:
-    under `xla` the unsorted op is used.
+    One SparseSegmentSum: it reads the source rows in place (no [E, d] gather is
+    written) and sizes the result by `num_dst` (no padding for trailing empty rows).
+    XLA has no kernel for it: under `xla` the gather and unsorted sum are used.
     """
     if xla:
         return tf.math.unsorted_segment_sum(tf.gather(src, src_ids), dst_ids, num_dst)
-    summed = tf.math.segment_sum(tf.gather(src, src_ids), dst_ids)  # [max(dst) + 1, d]
-    return tf.pad(summed, [[0, missing], [0, 0]]) if missing else summed
+    return tf.sparse.segment_sum(src, src_ids, dst_ids, num_segments=num_dst)  # [num_dst, d]
 
 
 class BipartiteGraph:
@@ -262,8 +261,6 @@ class BipartiteGraph:
         self.xla = xla
         users = tf.constant(users_of_edge, tf.int32)           # [E]
         items = tf.constant(items_of_edge, tf.int32)           # [E]
-        tops = [int(tf.reduce_max(x)) + 1 if x.shape[0] else 0 for x in (users, items)]
-        self._missing_users, self._missing_items = num_users - tops[0], num_items - tops[1]
         by_user = tf.argsort(users, stable=True)
         by_item = tf.argsort(items, stable=True)
         self.num_users, self.num_items = int(num_users), int(num_items)
@@ -274,11 +271,11 @@ class BipartiteGraph:
 
     def _users_sum(self, item_rows):
         return _sorted_sum(item_rows, self._items_by_user, self._users_sorted, self.num_users,
-                           self._missing_users, self.xla)
+                           self.xla)
 
     def _items_sum(self, user_rows):
         return _sorted_sum(user_rows, self._users_by_item, self._items_sorted, self.num_items,
-                           self._missing_items, self.xla)
+                           self.xla)
 
     def to_users(self, item_rows):
         """[I, d] -> [U, d]: row u sums the item rows of u's edges."""
