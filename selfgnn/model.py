@@ -12,7 +12,7 @@ from selfgnn import layers, losses
 
 NodeEmbeddings = collections.namedtuple(
     "NodeEmbeddings", ["user_short", "item_short", "final_user", "final_item"])
-NodeEmbeddings.__doc__ = """user_short [G, U, d], item_short [G, I, d]: per-graph GNN outputs;
+NodeEmbeddings.__doc__ = """user_short, item_short: per-graph GNN outputs, G tensors [U, d] and [I, d];
 final_user [U, d], final_item [I, d]: after LSTM, layer norm, attention and the mean over G."""
 
 
@@ -137,13 +137,12 @@ class SelfGNN(tf.Module):
                              p.keepRate, user_masks)                   # [U, G, d]
         item_seq = self.lstm([tf.cast(x, compute) for x in item_short],
                              p.keepRate, item_masks)                   # [I, G, d]
-        user_short = tf.stack(user_short)                             # [G, U, d]
-        item_short = tf.stack(item_short)                             # [G, I, d]
+        # kept as lists: a stack here, unstacked again by the SAL, copies both ways
         final_user = tf.cast(self._token_mean(self.user_attention, self.user_norm(user_seq)),
                              tf.float32)                      # [U, d]
         final_item = tf.cast(self._token_mean(self.item_attention, self.item_norm(item_seq)),
                              tf.float32)                      # [I, d]
-        return NodeEmbeddings(user_short, item_short, final_user, final_item)
+        return NodeEmbeddings(tuple(user_short), tuple(item_short), final_user, final_item)
 
     def _token_mean(self, attention, x):
         """Lines 152-155: reduce_mean(attention(x), 1), x [N, G, d] -> [N, d]."""
@@ -194,10 +193,8 @@ class SelfGNN(tf.Module):
     def sal_loss(self, nodes, ssl_uids, ssl_iids):
         """Lines 185-203: the personalized self-augmented loss summed over graphs."""
         total = tf.constant(0.0)
-        # unstack once: a slice user_short[k] per use would back-propagate G zero-filled copies
-        user_shorts, item_shorts = tf.unstack(nodes.user_short), tf.unstack(nodes.item_short)
-        for uids, iids, user_short, item_short in zip(ssl_uids, ssl_iids, user_shorts,
-                                                      item_shorts):
+        for uids, iids, user_short, item_short in zip(ssl_uids, ssl_iids, nodes.user_short,
+                                                      nodes.item_short):
             long_scores = tf.reduce_sum(self._act(
                 tf.gather(nodes.final_user, uids) * tf.gather(nodes.final_item, iids)), -1)
             short_scores = tf.reduce_sum(self._act(

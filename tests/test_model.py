@@ -38,7 +38,8 @@ def test_forward_matches_numpy_reference():
     edges = make_edges(0)
     us, its, fu, fi = np_nodes(model, edges)
     nodes = model.node_embeddings(training=False)
-    np.testing.assert_allclose(nodes.user_short.numpy(), us, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(tf.stack(nodes.user_short).numpy(), us, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(tf.stack(nodes.item_short).numpy(), its, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(nodes.final_user.numpy(), fu, rtol=1e-3, atol=1e-4)
     np.testing.assert_allclose(nodes.final_item.numpy(), fi, rtol=1e-3, atol=1e-4)
 
