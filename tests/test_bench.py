@@ -48,3 +48,19 @@ def test_markdown_table_rows_and_ratio_to_selfgnn():
     assert "| SelfGNN | 1.000 | 20 | 20.0 | 58.8 | 5.6 | 3.6 | 1.00 | 1.50 |" in table
     assert "| HardGNN K=3 ppr | 1.200 | 20 | 24.0 (+75 s once) | 58.8 | 5.6 | 4.3 | 1.20 | 1.50 |" \
         in table
+
+
+def test_floor_uses_the_best_roofline_measured():
+    rows = [dict(gflop_per_step=60.0, steps_per_epoch=20, epoch_s=24.0)]
+    assert bench.add_floors(rows, [120.0, 200.0, 150.0]) == 200.0
+    assert rows[0]["floor_epoch_s"] == 6.0                   # 60 GFLOP / 200 GFLOP/s x 20
+    assert rows[0]["epoch_over_floor"] == 4.0
+
+
+def test_markdown_shows_the_spread_of_the_rooflines():
+    models = [dict(model="SelfGNN", step_s=1.0, steps_per_epoch=20, epoch_s=20.0,
+                   gflop_per_step=58.8, floor_epoch_s=5.9, epoch_over_floor=3.4, test_pass_s=1.5)]
+    table = bench.markdown(dict(size="amazonlike", cpu_count=2, matmul_gflops=200.0,
+                                matmul_gflops_samples=[131.0, 200.0, 190.0], peak_rss_gib=3.5,
+                                when="now", models=models, hardgnn_over_selfgnn=1.1))
+    assert "matmul roofline 200 GFLOP/s (best of 3: 131-200)" in table
