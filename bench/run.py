@@ -2,13 +2,13 @@
 
 In one process: generates the synthetic set if missing, measures a float32 matmul
 roofline (before the first model and after each one; the best of those is the
-roofline, so a slow moment of a shared machine cannot lower the floor), then for SelfGNN and HardGNN (K = 3) on the amazon preset the
-steady-state seconds per training step (`--steps` steps after `--warmup`, medians of
-`--repeats` rounds; one epoch is ceil(trnNum / batch) steps) and per full test pass
-(every test user x testSize candidates), optionally (`--plain`) SelfGNN without
-the fast kernels, the model's FLOPs per step (counted
-analytically, see `step_flops`) and the ratio epoch time / compute floor. Writes
-`<out>/latest.json` and `<out>/latest.md` and prints the table.
+roofline, so a slow moment of a shared machine cannot lower the floor), then for
+SelfGNN and HardGNN (K = 3) on the amazon preset the steady-state seconds per
+training step (`--steps` steps after `--warmup`, medians of `--repeats` rounds; one
+epoch is ceil(trnNum / batch) steps) and per full test pass (every test user x
+testSize candidates), optionally (`--plain`) SelfGNN without the fast kernels, the
+model's FLOPs per step (counted analytically, see `step_flops`) and the ratio epoch
+time / compute floor. Writes `<out>/latest.json` and `<out>/latest.md` and prints the table.
 """
 import argparse
 import gc

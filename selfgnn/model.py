@@ -137,11 +137,12 @@ class SelfGNN(tf.Module):
                              p.keepRate, user_masks)                   # [U, G, d]
         item_seq = self.lstm([tf.cast(x, compute) for x in item_short],
                              p.keepRate, item_masks)                   # [I, G, d]
-        # kept as lists: a stack here, unstacked again by the SAL, copies both ways
         final_user = tf.cast(self._token_mean(self.user_attention, self.user_norm(user_seq)),
                              tf.float32)                      # [U, d]
         final_item = tf.cast(self._token_mean(self.item_attention, self.item_norm(item_seq)),
                              tf.float32)                      # [I, d]
+        # per-graph tuples, not stacked: the SAL takes one graph at a time, and a stack
+        # it unstacked again would copy every table both ways
         return NodeEmbeddings(tuple(user_short), tuple(item_short), final_user, final_item)
 
     def _token_mean(self, attention, x):
