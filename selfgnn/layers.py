@@ -110,13 +110,17 @@ class MultiHeadSelfAttention(tf.Module):
         self.heads, self.depth = heads, dim // heads
         self.q, self.k, self.v = (Dense(factory, n, dim, dim) for n in dense_names)
 
+    def _heads(self, y):
+        """[N, T, d] -> [N, T, h, d/h] (a reshape, no copy)."""
+        return tf.reshape(y, [tf.shape(y)[0], y.shape[1], self.heads, self.depth])
+
+    def _split(self, y):
+        """[N, T, d] -> [N, h, T, d/h]."""
+        return tf.transpose(self._heads(y), [0, 2, 1, 3])
+
     def __call__(self, x):
         n, t = tf.shape(x)[0], x.shape[1]                     # x: [N, T, d]
-
-        def split(y):                                          # [N, T, d] -> [N, h, T, d/h]
-            return tf.transpose(tf.reshape(y, [n, t, self.heads, self.depth]), [0, 2, 1, 3])
-
-        q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
+        q, k, v = self._split(self.q(x)), self._split(self.k(x)), self._split(self.v(x))
         scores = tf.exp(tf.matmul(q, k, transpose_b=True) / math.sqrt(self.depth))  # [N, h, T, T]
         attn = scores / (tf.reduce_sum(scores, axis=-1, keepdims=True) + 1e-8)
         context = tf.matmul(attn, v)                           # [N, h, T, d/h]
@@ -130,16 +134,11 @@ class MultiHeadSelfAttention(tf.Module):
         product a v and its transposes, and `_mean_attention_weights` has a hand-written
         gradient, the softmax-like a * (g - sum_s g a) in four element-wise ops.
         """
-        n, t = tf.shape(x)[0], x.shape[1]                     # x: [N, T, d]
-
-        def split(y):                                          # [N, T, d] -> [N, h, T, d/h]
-            return tf.transpose(tf.reshape(y, [n, t, self.heads, self.depth]), [0, 2, 1, 3])
-
-        q, k = split(self.q(x)), split(self.k(x))
-        v = tf.reshape(self.v(x), [n, t, self.heads, self.depth])  # [N, T, h, d/h]
+        q, k = self._split(self.q(x)), self._split(self.k(x))  # x: [N, T, d]; [N, h, T, d/h]
+        v = self._heads(self.v(x))                             # [N, T, h, d/h]
         weights = _mean_attention_weights(_scores(q, k), self.depth)  # [N, h, T]
         weights = tf.transpose(weights, [0, 2, 1])[..., None]  # [N, T, h, 1]
-        return tf.reshape(tf.reduce_sum(weights * v, 1), [n, self.heads * self.depth])
+        return tf.reshape(tf.reduce_sum(weights * v, 1), [tf.shape(x)[0], x.shape[2]])
 
 
 @tf.custom_gradient

@@ -12,15 +12,19 @@ def split_halves(x):
     return x[:n], x[n:]
 
 
+def _pair_mean(per_pair, total):
+    """Mean over pairs, or sum / total: one replica's part of a global mean."""
+    if total is None:
+        return tf.reduce_mean(per_pair)
+    return tf.reduce_sum(per_pair) / total
+
+
 def hinge_pair_loss(pos, neg, total=None):
     """preLoss = mean(max(0, 1 - (pos - neg))) (line 244).
 
     total: divide the sum by this count instead (one replica's part of a global mean).
     """
-    hinge = tf.maximum(0.0, 1.0 - (pos - neg))
-    if total is None:
-        return tf.reduce_mean(hinge)
-    return tf.reduce_sum(hinge) / total
+    return _pair_mean(tf.maximum(0.0, 1.0 - (pos - neg)), total)
 
 
 def ranking_loss(pos, neg, kind="hinge", soft_alpha=0.0, total=None):
@@ -33,9 +37,7 @@ def ranking_loss(pos, neg, kind="hinge", soft_alpha=0.0, total=None):
         return hinge_pair_loss(pos, neg, total)
     diff = (1.0 - soft_alpha) * (pos - neg)
     per_pair = tf.maximum(0.0, 1.0 - diff) if kind == "hinge" else tf.nn.softplus(-diff)
-    if total is None:
-        return tf.reduce_mean(per_pair)
-    return tf.reduce_sum(per_pair) / total
+    return _pair_mean(per_pair, total)
 
 
 def sal_hinge_loss(long_scores, weights, short_scores):
