@@ -8,7 +8,8 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["selfgnn", "selfgnn.*", "hardgnn", "hardgnn.*", "data_prep", "data_prep.*"]),
+    packages=find_packages(include=["selfgnn", "selfgnn.*", "hardgnn", "hardgnn.*", "baselines",
+                                    "baselines.*", "data_prep", "data_prep.*"]),
     package_data={"selfgnn": ["published.csv"]},
     install_requires=["tensorflow>=2.15", "numpy", "scipy", "pandas", "absl-py"],
     # matplotlib: the grid search's plots; tensorboard: its HParams records (both optional).

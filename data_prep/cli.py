@@ -33,6 +33,11 @@ SOURCES = {
                                                graphs=6)),
     "ml-1m": ("recbole", pipeline.PrepConfig(filters=((5, 5), (5, None)), test_users=None,
                                              graphs=6)),
+    # ML-1M as the SASRec paper (Kang & McAuley 2018, Section IV-A): users and items with
+    # >= 5 actions, every user a test user (latest item), the one before it validation,
+    # 100 uniformly drawn negatives the user never interacted with.
+    "ml-1m-sasrec": ("recbole", pipeline.PrepConfig(filters=((5, 5), (5, None)), test_users=None,
+                                                    negatives=100, graphs=6)),
     "custom": ("csv", pipeline.PrepConfig()),
 }
 def prepare_source(fmt, config, input_path, directory, reader_options=None, log=print):

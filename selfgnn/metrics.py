@@ -53,6 +53,7 @@ class MetricAccumulator:
         self._hits = dict.fromkeys(self._ks, 0)
         self._ndcg = dict.fromkeys(self._ks, 0.0)
         self._num_users = 0
+        self._ranks = []
 
     def add(self, scores) -> tuple:
         """Add the scores [n, C] of ``n`` real test users (positive in the last column).
@@ -66,7 +67,12 @@ class MetricAccumulator:
             self._hits[k] += hits
             self._ndcg[k] += ndcg
         self._num_users += len(ranks)
+        self._ranks.append(ranks)
         return hit_ndcg(ranks, self._shoot)
+
+    def ranks(self) -> np.ndarray:
+        """The 0-based rank of every added user's positive, in the order added."""
+        return np.concatenate(self._ranks) if self._ranks else np.zeros(0, np.int64)
 
     @property
     def num_users(self) -> int:
@@ -83,3 +89,18 @@ class MetricAccumulator:
             out[f"HR{k}"] = self._hits[k] / n
             out[f"NDCG{k}"] = self._ndcg[k] / n
         return out
+
+
+def per_user(ranks, ks=DEFAULT_KS) -> dict:
+    """Each user's HR@k (0/1) and NDCG@k (``1 / log2(rank + 2)`` on a hit) for k in ``ks``.
+
+    The means over users of these columns are the accumulator's results; they are
+    what a paired test between two models compares user by user.
+    """
+    ranks = np.asarray(ranks, dtype=np.int64)
+    out = {}
+    for k in ks:
+        hit = ranks < k
+        out[f"HR{k}"] = hit.astype(np.float64)
+        out[f"NDCG{k}"] = np.where(hit, 1.0 / np.log2(np.where(hit, ranks, 0) + 2.0), 0.0)
+    return out

@@ -103,6 +103,12 @@ FLAG_SPECS = (
      "tf.distribute strategy: 'mirrored' = all local GPUs, 'multi_worker' = the TF_CONFIG "
      "cluster, 'one_device' = the first GPU (or the CPU); the batch's users are split over "
      "the replicas"),
+    ("protocol", "enum:original|clean", "original",
+     "original: the paper's protocol (a test user's validation item sequence[u][-2] is a "
+     "training target, best epoch chosen on test NDCG, test history with the test item); "
+     "clean: the validation item is held out of training, the best epoch is chosen on it "
+     "(sets --select_on validation) and the test history excludes the test item (sets "
+     "--eval_history exclude_target)"),
     ("mixed_precision", "bool", False,
      "run the node embeddings' LSTM and attention in bfloat16 (variables, layer norms, graphs "
      "and losses stay float32); for GPUs with bfloat16 (A100, H100); changes results"),
@@ -129,6 +135,11 @@ PRESETS = {
     # MovieLens-100K / -1M prepared by data_prep (G = 6): movielens.sh's values.
     "ml-100k": dict(_MOVIELENS, save_path="ml-100k"),
     "ml-1m": dict(_MOVIELENS, save_path="ml-1m"),
+    # ML-1M under the SASRec paper's protocol: 100 negatives (testSize 101), the clean
+    # protocol (train on sequence[:-2], choose on the item before the test item, test
+    # history without the test item), 200 epochs tested every 20 as its code does.
+    "ml-1m-sasrec": dict(_MOVIELENS, save_path="ml-1m-sasrec", testSize=101, protocol="clean",
+                         epoch=200, tstEpoch=20),
     "tiny": dict(lr=1e-2, reg=1e-3, ssl_reg=1e-4, save_path="tiny", epoch=3, batch=32, sslNum=5,
                  graphNum=3, gnn_layer=2, att_layer=2, testSize=50, latdim=16,
                  num_attention_heads=4, ssldim=8, pos_length=20, pred_num=0),
@@ -164,6 +175,23 @@ def _check(ok, message):
         raise ValueError(message)
 
 
+CLEAN_PROTOCOL = {"select_on": "validation", "eval_history": "exclude_target"}
+"""The values `--protocol clean` implies (and refuses to see contradicted)."""
+
+
+def apply_protocol(values, given):
+    """Sets CLEAN_PROTOCOL's values under `--protocol clean`; `given`: explicit flag names."""
+    if values.get("protocol") != "clean":
+        return values
+    for name, want in CLEAN_PROTOCOL.items():
+        if name in given and values[name] != want:
+            raise ValueError(f"--protocol clean chooses the epoch on the validation item and "
+                             f"excludes the test item from the test history, but --{name} "
+                             f"{values[name]} was given; drop --{name} or use --protocol original")
+        values[name] = want
+    return values
+
+
 def check_params(p):
     """Raises ValueError naming the flag and the fix when a value is out of range."""
     for name, kind, _, _ in p.specs:
@@ -197,6 +225,8 @@ def check_params(p):
     _check(p.uid >= -1, f"--uid must be >= -1, got {p.uid}")
     _check(not (p.load_model and p.load_tf1_checkpoint),
            "--load_model and --load_tf1_checkpoint both load a model; give one of them")
+    _check(p.protocol != "clean" or all(getattr(p, k) == v for k, v in CLEAN_PROTOCOL.items()),
+           "--protocol clean needs --select_on validation and --eval_history exclude_target")
     _check(p.save_path and "/" not in p.save_path,
            f"--save_path must be a plain name (no '/'), got {p.save_path!r}")
     return p
@@ -229,14 +259,15 @@ def from_flags(flag_values=flags.FLAGS, params_class=Params):
     for name, value in preset.items():
         if not flag_values[name].present:
             values[name] = value
-    return check_params(params_class(**values))
+    given = {name for name in values if flag_values[name].present}
+    return check_params(params_class(**apply_protocol(values, given)))
 
 
 def preset_params(data, params_class=Params, **overrides):
     """Params for `data` with its preset applied, then `overrides` (for tests and tools)."""
     values = dict(PRESETS.get(data, {}), data=data)
     values.update(overrides)
-    return check_params(params_class(**values))
+    return check_params(params_class(**apply_protocol(values, set(overrides))))
 
 
 _BOOL_WORDS = {"true": "true", "false": "false", "1": "true", "0": "false"}

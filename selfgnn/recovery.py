@@ -13,6 +13,8 @@ import os
 import signal
 import threading
 
+from selfgnn import metrics
+
 
 class NonFiniteError(RuntimeError):
     """A NaN or Inf in the loss or the gradients (--nan_policy stop)."""
@@ -32,6 +34,23 @@ def write_json_atomic(path, obj):
         json.dump(obj, f, indent=1)
         f.flush()
         os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+PER_USER = "per_user.csv"
+"""The reported epoch's per-user test metrics in a run folder (`write_per_user`)."""
+
+
+def write_per_user(run_dir, users, ranks, epoch):
+    """`<run_dir>/per_user.csv`: user, epoch, rank and HR/NDCG at 5, 10, 20, atomically."""
+    cols = metrics.per_user(ranks)
+    path = os.path.join(run_dir, PER_USER)
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(",".join(["user", "epoch", "rank"] + list(cols)) + "\n")
+        for i, (user, rank) in enumerate(zip(users, ranks)):
+            f.write(",".join([str(int(user)), str(int(epoch)), str(int(rank))]
+                             + [repr(float(c[i])) for c in cols.values()]) + "\n")
     os.replace(tmp, path)
 
 

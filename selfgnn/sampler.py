@@ -16,6 +16,19 @@ TRAIN_SAMPLE_CAP = 40
 """Per-user pair cap hard-coded in the original ``trainEpoch`` (not ``sampNum``)."""
 
 
+def training_cut(tst, protocol="original"):
+    """Items cut from the end of each user's sequence to form its training sequence [U].
+
+    1 for every user (the original's `posset = sequence[u][:-1]`); under
+    `--protocol clean` 2 for a test user (`tst >= 0`), so that its validation item
+    `sequence[u][-2]` is never a training target nor in a training history.
+    """
+    cut = np.ones(len(tst), np.int64)
+    if protocol == "clean":
+        cut[np.asarray(tst) >= 0] = 2
+    return cut
+
+
 class TrainBatch(NamedTuple):
     """Inputs of one training step (original ``sampleTrainBatch`` + ``sampleSslBatch``)."""
 
@@ -115,6 +128,7 @@ class Sampler:
         self._seq_flat = np.concatenate([np.zeros(0, np.int64)]
                                         + [np.asarray(s, dtype=np.int64) for s in sequences])
         self._tst = np.array([-1 if t is None else int(t) for t in tst_int], dtype=np.int64)
+        self._cut = training_cut(self._tst, getattr(params, "protocol", "original"))
 
         train = _nonzero_csr(train_mat)
         rows = np.repeat(np.arange(self._num_users, dtype=np.int64), np.diff(train.indptr))
@@ -242,7 +256,8 @@ class Sampler:
     def train_batch(self, users) -> TrainBatch:
         """Training pairs, histories and SSL pairs (original ``sampleTrainBatch`` + ``sampleSslBatch``).
 
-        For each user, ``posset = sequence[:-1]`` and ``samp = min(40, len(posset))``;
+        For each user, ``posset = sequence[:-1]`` (``[:-2]`` for a test user under
+        ``--protocol clean``, :func:`training_cut`) and ``samp = min(40, len(posset))``;
         the target ``posset[-choose]`` with ``choose ~ U{1..max(min(pred_num+1, n-3), 1)}``
         is paired ``samp`` times with itself and with ``samp`` sampled negatives;
         the history ``posset[:-choose]`` is right-aligned into ``[B, L]``.  All
@@ -251,7 +266,7 @@ class Sampler:
         empty history (where the original crashes) also gives an all-zero row.
         """
         users = self._check_users(users)
-        n = np.maximum(self._seq_len[users] - 1, 0)
+        n = np.maximum(self._seq_len[users] - self._cut[users], 0)
         samp = np.minimum(TRAIN_SAMPLE_CAP, n)
         active = np.flatnonzero(samp > 0)
         self._check_negatives_exist(users[active])

@@ -7,6 +7,8 @@ Everything a run writes lives in `<out_dir>/<save_path>/`:
   at the same moments (the original's `History/<save_path>.his`);
 - `results.json`: flags, every epoch's losses and metrics, the best epoch and
   the final test, rewritten atomically after every epoch;
+- `per_user.csv`: each test user's rank and HR/NDCG at the reported (best) epoch,
+  written with `best/`;
 - `log.txt`: the log lines; `tensorboard/`: scalars per epoch.
 """
 import dataclasses
@@ -170,6 +172,7 @@ class Trainer:
             self.log("Steps %d/%d: hit10 = %d, ndcg10 = %d  %s"
                      % (i, steps, hits, ndcg, progress_bar(i + 1, steps)), oneline=True)
         res = acc.result()
+        self.last_ranks = (ids, acc.ranks())  # for per_user.csv
         # The original prints its @1 and @15 sums, which it never fills: always 0.
         self.log.plain("epochNdcg1:{},epochHit1:{},epochNdcg5:{},epochHit5:{}".format(
             0.0, 0.0, res["NDCG5"], res["HR5"]))
@@ -266,6 +269,7 @@ class Trainer:
         score = (valid_res or test_res)["NDCG"]
         if score > self.best["ndcg"]:
             self.save_history()
+            recovery.write_per_user(self.run_dir, *self.last_ranks, ep)
             self.best = {"ndcg": score, "result": test_res, "epoch": ep}
             self.results["best"] = dict(test_res, epoch=ep, valid=valid_res)
         return test_res, valid_res

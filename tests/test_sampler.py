@@ -88,6 +88,20 @@ def test_target_is_second_last_item_when_pred_num_zero(seed):
     np.testing.assert_array_equal(b.iids[:samp.sum()], expected)
 
 
+@pytest.mark.parametrize("seed", range(2))
+def test_clean_protocol_holds_the_validation_item_out_of_test_users_training(seed):
+    b = make_sampler(seed, protocol="clean").train_batch(ALL_USERS)
+    tested = [t is not None for t in TST_INT]
+    cut = [2 if t else 1 for t in tested]           # sequence[:-2] for test users
+    samp = np.array([min(40, max(len(s) - c, 0)) for s, c in zip(SEQUENCES, cut)])
+    expected = np.concatenate([SEQUENCES[u][-c - 1:-c] * samp[u] if samp[u] else []
+                               for u, c in zip(ALL_USERS, cut)])
+    np.testing.assert_array_equal(b.iids[:samp.sum()], expected)
+    # user 0 (test user, 5 items): target sequence[-3] = 2, history [0, 1] right-aligned
+    np.testing.assert_array_equal(b.sequence[0], [0, 0, 0, 1])
+    np.testing.assert_array_equal(b.mask[0], [0, 0, 1, 1])
+
+
 def test_choose_window_and_history_with_pred_num():
     seq = list(range(20))
     sampler = make_sampler(sequences=[seq, [20, 21, 22, 23, 24]], tst_int=[None, None],

@@ -1,0 +1,173 @@
+"""Trains one reference baseline and writes its run folder as the SelfGNN trainer does.
+
+`python run/main.py --model sasrec --data ml-100k [--protocol clean] [--seed 1]`:
+
+1. the data set is loaded as for SelfGNN (`selfgnn.trainer.load_data`) and cut by the
+   protocol (`baselines.protocol.ProtocolData`);
+2. each point of the model's grid (`--baseline_grid`, else its defaults alone) is
+   trained for `--epoch` epochs (or the model's fixed count), and every `--tstEpoch`
+   epochs and after the last one it is scored on the validation item (`before_test`)
+   and on the test item: `Train`, `Valid` and `Test` lines;
+3. the point with the best validation NDCG is kept (never the test item: the grid is
+   a choice of ours, not the original's rule); its reported epoch is the one with the
+   best validation NDCG under `--protocol clean`, the best test NDCG under
+   `--protocol original` (the original's rule for the epoch, as SelfGNN's runs);
+4. `results.json` holds the flags, every point's per-epoch losses, validation and test
+   metrics (so the choice can be audited), the chosen point, `best` (the reported
+   epoch's test metrics, its validation metrics and the point) and `final_test`;
+   `per_user.csv` the reported epoch's per-user ranks; `log.txt` the lines; the
+   `max` line closes the run as the original's does.
+
+Resume: `results.json` is rewritten after every grid point; rerunning the same command
+skips the finished points (an interrupted point is trained again from its first epoch).
+A run folder holding another configuration is refused.
+"""
+import dataclasses
+import json
+import os
+import time
+
+import numpy as np
+import tensorflow as tf
+
+import baselines
+from baselines.protocol import ProtocolData
+from selfgnn import recovery, trainer
+from selfgnn.logs import Logger, make_print, write_scalar
+
+RESUME_IGNORES = ("resume",)
+"""Flags that may differ between a run and its resumption."""
+
+
+def _shown(res):
+    return {"HR": res["HR"], "NDCG": res["NDCG"]}
+
+
+class BaselineRun:
+    """One `--model <baseline>` run: the grid, its selection and the run folder."""
+
+    def __init__(self, params, dataset, logger):
+        self.params, self.log = params, logger
+        self.cls = baselines.model_class(params.model)
+        self.data = ProtocolData(dataset, params)
+        self.grid = self.cls.GRID if params.baseline_grid else ({},)
+        self.epochs = self.cls.EPOCHS or params.epoch
+        self.run_dir = os.path.join(params.out_dir, params.save_path)
+        self.results = {"flags": dataclasses.asdict(params), "model": params.model,
+                        "protocol": params.protocol,
+                        "data": {"directory": dataset.directory, "users": dataset.num_users,
+                                 "items": dataset.num_items,
+                                 "test_users": int(len(dataset.test_users))},
+                        "grid": [], "chosen": None, "epochs": [], "best": None,
+                        "final_test": None, "status": "created"}
+
+    def _path(self, *names):
+        return os.path.join(self.run_dir, *names)
+
+    def _resume(self):
+        """The finished grid points of an unfinished run of the same configuration."""
+        path = self._path("results.json")
+        if not self.params.resume or not os.path.isfile(path):
+            return
+        with open(path, encoding="utf-8") as f:
+            old = json.load(f)
+        if old.get("status") == "finished":
+            return
+        mine = {k: v for k, v in self.results["flags"].items() if k not in RESUME_IGNORES}
+        theirs = {k: v for k, v in old.get("flags", {}).items() if k not in RESUME_IGNORES}
+        if mine != theirs:
+            name = next(k for k in sorted(set(mine) | set(theirs)) if mine.get(k) != theirs.get(k))
+            raise ValueError(f"{self.run_dir} holds an unfinished run with --{name} "
+                             f"{theirs.get(name)!r}, this one has {mine.get(name)!r}; pass "
+                             f"another --save_path, or --noresume to start it over")
+        self.results["grid"] = old.get("grid", [])
+        self.log("Resumed: %d of %d grid points done" % (len(self.results["grid"]),
+                                                        len(self.grid)))
+
+    def _write(self):
+        recovery.write_json_atomic(self._path("results.json"), self.results)
+
+    def _train_point(self, index, point):
+        """Trains one grid point; returns its results entry (ranks saved beside it)."""
+        p = self.params
+        tf.random.set_seed(p.seed)
+        model = self.cls(self.data, point, p.seed)
+        label = ", ".join(f"{k}={v}" for k, v in point.items()) or "defaults"
+        self.log("Grid point %d/%d: %s" % (index + 1, len(self.grid), label))
+        entry = {"point": point, "config": model.config, "epochs": []}
+        best = {"valid": (-1.0, None), "test": (-1.0, None)}  # (NDCG, epoch) per target
+        kept = {}                                             # target -> test ranks there
+        for ep in range(self.epochs):
+            t0 = time.perf_counter()
+            train = {k: float(v) for k, v in model.train_epoch(ep).items()}
+            seconds = {"train": time.perf_counter() - t0}
+            if train:
+                self.log(make_print("Train", ep, self.epochs, train))
+            record = {"epoch": ep, "train": train, "valid": None, "test": None}
+            if ep % p.tstEpoch == 0 or ep == self.epochs - 1:
+                t0 = time.perf_counter()
+                valid, _ = self.data.evaluate(model.score, "before_test", p.shoot)
+                test, ranks = self.data.evaluate(model.score, "test", p.shoot)
+                seconds["test"] = time.perf_counter() - t0
+                self.log(make_print("Valid", ep, self.epochs, _shown(valid)))
+                self.log(make_print("Test", ep, self.epochs, _shown(test)))
+                record.update(valid=valid, test=test)
+                for target, res in (("valid", valid), ("test", test)):
+                    if res["NDCG"] > best[target][0]:
+                        best[target] = (res["NDCG"], ep)
+                        kept[target] = ranks
+            record["seconds"] = seconds
+            entry["epochs"].append(record)
+            self._scalars(index, record)
+        entry["best_valid_epoch"], entry["best_test_epoch"] = best["valid"][1], best["test"][1]
+        entry["best_valid_ndcg"] = best["valid"][0]
+        reported = "valid" if p.protocol == "clean" else "test"
+        os.makedirs(self._path("grid"), exist_ok=True)
+        np.save(self._path("grid", f"point{index}_ranks.npy"), kept[reported])
+        return entry
+
+    def _scalars(self, index, record):
+        with self.writer.as_default():
+            for split in ("train", "valid", "test"):
+                for name, val in (record[split] or {}).items():
+                    write_scalar(f"point{index}/{split}/{name}", val, record["epoch"])
+        self.writer.flush()
+
+    def run(self):
+        p = self.params
+        os.makedirs(self.run_dir, exist_ok=True)
+        self.log.open(self._path("log.txt"))
+        self.writer = tf.summary.create_file_writer(self._path("tensorboard"))
+        self.log("USER %d ITEM %d" % (self.data.num_users, self.data.num_items))
+        self.log("Model %s, protocol %s, seed %d, %d grid point(s), %d epoch(s)"
+                 % (p.model, p.protocol, p.seed, len(self.grid), self.epochs))
+        self._resume()
+        self.results["status"] = "running"
+        for index in range(len(self.results["grid"]), len(self.grid)):
+            self.results["grid"].append(self._train_point(index, self.grid[index]))
+            self._write()
+        chosen = int(np.argmax([e["best_valid_ndcg"] for e in self.results["grid"]]))
+        entry = self.results["grid"][chosen]
+        epoch = entry["best_valid_epoch" if p.protocol == "clean" else "best_test_epoch"]
+        at = next(r for r in entry["epochs"] if r["epoch"] == epoch)
+        self.results.update(
+            chosen=chosen, epochs=entry["epochs"],
+            best=dict(at["test"], epoch=epoch, valid=at["valid"], config=entry["config"]),
+            final_test=next(r["test"] for r in reversed(entry["epochs"]) if r["test"]))
+        ranks = np.load(self._path("grid", f"point{chosen}_ranks.npy"))
+        recovery.write_per_user(self.run_dir, self.data.test_users, ranks, epoch)
+        self.log("Chosen on validation NDCG: grid point %d/%d %s" % (
+            chosen + 1, len(self.grid), json.dumps(self.grid[chosen])))
+        self.log(make_print("max", epoch, self.epochs, _shown(at["test"])))
+        self.results["status"] = "finished"
+        self._write()
+        return self.results
+
+
+def run(params, logger=None):
+    """Loads the data of `params`, trains and evaluates the baseline `params.model`."""
+    log = logger or Logger()
+    log("Start")
+    dataset = trainer.load_data(params, log=log.plain)
+    log("Load Data")
+    return BaselineRun(params, dataset, log).run()

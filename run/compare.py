@@ -1,0 +1,119 @@
+"""The whole comparison in one command: every model, N seeds, both protocols, one table.
+
+    python run/compare.py --data ml-100k --seeds 5 --out Runs/compare-ml-100k --jobs 2
+
+Runs SelfGNN, HardGNN (`--hard_k 3 --cl_weight 0.1`) and every reference baseline
+(`baselines.MODELS`) with seeds `--first_seed`, `--first_seed + 1`, ... under
+`--protocol original` and `--protocol clean`, each as `run/main.py` with its own run
+folder `<out>/runs/<model>-<protocol>-seed<seed>` (flag files in `<out>/flags/`, logs
+in `<out>/logs/`). Runs already finished are skipped, so the same command resumes.
+Every other `run/main.py` flag given here is passed to every run (e.g. `--data_dir D
+--data tiny --epoch 2` for a quick check; HardGNN flags go to the HardGNN runs only).
+`--launcher slurm` writes `<out>/compare.slurm`, an array job, instead of running.
+
+At the end (or with `--report_only`), `run/report.py --seeds_only` writes
+`<out>/compare.md`, `<out>/compare.csv` and `<out>/compare.png`: the published rows
+first where the data set is one of the paper's (or `--compare DATA=PAPER`), then
+ours, mean ± std [95% CI] under both protocols, with paired-test p-values against
+SelfGNN of the same protocol.
+"""
+import os
+import subprocess
+import sys
+import time
+
+from absl import app, flags
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import baselines  # noqa: E402
+from hardgnn import params as hard_params  # noqa: E402
+from selfgnn import launch, params  # noqa: E402
+
+hard_params.define_flags()
+flags.DEFINE_integer("seeds", 5, "seeds per model and protocol", lower_bound=1)
+flags.DEFINE_integer("first_seed", 100, "the first seed (100: the original's)")
+flags.DEFINE_string("out", None, "folder of the runs, logs and the table", required=True)
+flags.DEFINE_list("models", ["selfgnn", "hardgnn"] + list(baselines.MODELS),
+                  "models to compare")
+flags.DEFINE_list("protocols", ["original", "clean"], "protocols to run")
+flags.DEFINE_enum("launcher", "local", ["local", "slurm"], "run here, or write a SLURM script")
+flags.DEFINE_integer("jobs", 1, "runs at a time (local), or the array's % limit (slurm)",
+                     lower_bound=1)
+flags.DEFINE_string("partition", None, "SLURM partition")
+flags.DEFINE_integer("gpus", 1, "GPUs per SLURM task", lower_bound=0)
+flags.DEFINE_string("time", "24:00:00", "SLURM time limit per task")
+flags.DEFINE_multi_string("compare", [], "DATA=PAPER: put DATA beside the published PAPER rows")
+flags.DEFINE_bool("report_only", False, "only write the table from the runs already finished")
+FLAGS = flags.FLAGS
+HARDGNN = ("--hard_k=3", "--cl_weight=0.1")
+SET_HERE = ("model", "protocol", "seed", "out_dir", "save_path", "select_on", "eval_history")
+REPORT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "report.py")
+
+
+def plan(models, protocols, seeds, passed, hard_passed):
+    """[(run name, flag lines)] in the order they run: seed by seed, so that a partial
+    comparison already has every model."""
+    runs = []
+    for seed in seeds:
+        for protocol in protocols:
+            for model in models:
+                lines = list(passed) + [f"--model={model}", f"--protocol={protocol}",
+                                        f"--seed={seed}"]
+                if model == "hardgnn":
+                    lines += list(hard_passed) or list(HARDGNN)
+                runs.append((f"{model}-{protocol}-seed{seed}", lines))
+    return runs
+
+
+def check(models, protocols):
+    known = ("selfgnn", "hardgnn") + tuple(baselines.MODELS)
+    for model in models:
+        if model not in known:
+            raise ValueError(f"--models {model}: not a model; known: {', '.join(known)}")
+    for protocol in protocols:
+        if protocol not in ("original", "clean"):
+            raise ValueError(f"--protocols {protocol}: use original and/or clean")
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    try:
+        check(FLAGS.models, FLAGS.protocols)
+        hard_params.from_flags(FLAGS)  # the passed flags must be valid on their own
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    hard = set(hard_params.HARD_NAMES)
+    names = sorted(n for n, *_ in hard_params.ALL_SPECS if FLAGS[n].present and n not in SET_HERE)
+    passed = [FLAGS[n].serialize() for n in names if n not in hard]
+    hard_passed = [FLAGS[n].serialize() for n in names if n in hard]
+    runs_dir = os.path.join(FLAGS.out, "runs")
+    runs = [(name, launch.write_flag_file(
+        os.path.join(FLAGS.out, "flags", f"{name}.flags"),
+        lines + [f"--out_dir={runs_dir}", f"--save_path={name}"]))
+        for name, lines in plan(FLAGS.models, FLAGS.protocols,
+                                range(FLAGS.first_seed, FLAGS.first_seed + FLAGS.seeds),
+                                passed, hard_passed)]
+    code = 0
+    if not FLAGS.report_only:
+        todo = launch.unfinished(runs, runs_dir)
+        print(f"{len(runs)} runs, {len(runs) - len(todo)} finished before, {len(todo)} to run")
+        start = time.time()
+        code = launch.launch(todo, FLAGS.out, FLAGS.launcher, FLAGS.jobs, FLAGS.partition,
+                             FLAGS.gpus, FLAGS.time, job_name="compare")
+        if FLAGS.launcher == "slurm":
+            return code
+        print(f"ran {len(todo)} runs in {(time.time() - start) / 60:.1f} min")
+    if not os.path.isdir(runs_dir):
+        print(f"error: {runs_dir}: no runs yet", file=sys.stderr)
+        return 2
+    cmd = [sys.executable, REPORT, runs_dir, "--out", FLAGS.out, "--seeds_only", "--plot",
+           "--name", "compare"] + [f"--compare={c}" for c in FLAGS.compare]
+    report = subprocess.run(cmd)
+    return code or report.returncode
+
+
+if __name__ == "__main__":
+    app.run(main, argv=params.normalize_bool_args(sys.argv, hard_params.ALL_SPECS))

@@ -1,0 +1,78 @@
+"""Launching many `run/main.py` runs from flag files: here, or as a SLURM array job.
+
+Shared by `run/sweep.py` (a grid of flags) and `run/compare.py` (models x protocols x
+seeds). A run is `(name, flag file)`; its log goes to `<folder>/logs/<name>.log`, and a
+run whose folder says finished (`recovery.run_status`) is not launched again, so the
+same command resumes.
+"""
+import os
+import subprocess
+import sys
+from concurrent import futures
+
+from selfgnn import recovery
+
+MAIN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "run", "main.py")
+
+
+def write_flag_file(path, lines):
+    """Writes one flag per line (`--name=value`) to `path`, making its folder."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+def unfinished(runs, runs_dir):
+    """The `(name, flag file)` of `runs` whose `<runs_dir>/<name>` is not finished."""
+    return [(n, p) for n, p in runs if recovery.run_status(os.path.join(runs_dir, n)) != "finished"]
+
+
+def run_local(todo, folder, jobs):
+    """Runs the flag files, `jobs` at a time; returns {run: exit code}."""
+    os.makedirs(os.path.join(folder, "logs"), exist_ok=True)
+
+    def one(item):
+        name, path = item
+        with open(os.path.join(folder, "logs", f"{name}.log"), "w") as log:
+            return name, subprocess.run([sys.executable, MAIN, f"--flagfile={path}"],
+                                        stdout=log, stderr=subprocess.STDOUT).returncode
+
+    with futures.ThreadPoolExecutor(jobs) as pool:
+        return dict(pool.map(one, todo))
+
+
+def slurm_script(todo, folder, jobs, partition, gpus, time_limit, job_name="selfgnn-sweep"):
+    """An array job with one task per flag file of `todo` (`<folder>/logs` is made: sbatch
+    does not make its --output folder)."""
+    logs = os.path.abspath(os.path.join(folder, "logs"))
+    os.makedirs(logs, exist_ok=True)
+    lines = ["#!/bin/bash", f"#SBATCH --job-name={job_name}",
+             f"#SBATCH --array=0-{len(todo) - 1}%{jobs}", f"#SBATCH --time={time_limit}",
+             f"#SBATCH --output={logs}/%A_%a.out"]
+    if partition:
+        lines.append(f"#SBATCH --partition={partition}")
+    if gpus:
+        lines.append(f"#SBATCH --gres=gpu:{gpus}")
+    lines += ["set -euo pipefail", "FLAGFILES=(" + " ".join(
+        os.path.abspath(path) for _, path in todo) + ")",
+              f'{sys.executable} {MAIN} --flagfile="${{FLAGFILES[$SLURM_ARRAY_TASK_ID]}}"']
+    return "\n".join(lines) + "\n"
+
+
+def launch(todo, folder, launcher, jobs, partition=None, gpus=1, time_limit="24:00:00",
+           job_name="selfgnn-sweep"):
+    """Runs `todo` here (`launcher` 'local') or writes `<folder>/<job_name>.slurm`; returns
+    the exit code for the command (0: all finished, or the script written)."""
+    if not todo:
+        return 0
+    if launcher == "slurm":
+        path = os.path.join(folder, f"{job_name}.slurm")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(slurm_script(todo, folder, jobs, partition, gpus, time_limit, job_name))
+        print(f"wrote {path}: submit it with `sbatch {path}`")
+        return 0
+    codes = run_local(todo, folder, jobs)
+    for name, code in sorted(codes.items()):
+        print(f"{name}: {'finished' if code == 0 else f'exit code {code}'}")
+    return 0 if all(c == 0 for c in codes.values()) else 1

@@ -1,0 +1,109 @@
+"""baselines/runner.py: grid, selection, run folder and resume of a baseline run."""
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import baselines
+from baselines import runner
+from baselines.base import Baseline
+from hardgnn import params as hard_params
+from selfgnn import logs
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Oracle(Baseline):
+    """Ranks the positive (last candidate) first when `good`, else ties everything; its
+    `skill` grows with the epochs so that the epochs differ."""
+
+    name = "oracle"
+    DEFAULTS = {"good": 0}
+    GRID = ({"good": 0}, {"good": 1})
+    trained = []
+
+    def train_epoch(self, epoch):
+        self.epoch = epoch
+        Oracle.trained.append((self.config["good"], epoch))
+        return {"Loss": 1.0 / (epoch + 1)}
+
+    def score(self, users, candidates, sequence, mask):
+        scores = np.zeros(candidates.shape)
+        if self.config["good"]:
+            hit = self.rng.random(len(users)) < 0.3 + 0.2 * self.epoch   # [n]
+            scores[hit, -1] = 1.0
+        return scores
+
+
+@pytest.fixture
+def oracle(monkeypatch):
+    monkeypatch.setattr(baselines, "model_class", lambda name: Oracle)
+    Oracle.trained = []
+    return Oracle
+
+
+def run(tiny_data_dir, out_dir, **overrides):
+    p = hard_params.preset_params("tiny", model="mostpop", data_dir=str(tiny_data_dir),
+                                  out_dir=str(out_dir), epoch=3, tstEpoch=1, **overrides)
+    stream = io.StringIO()
+    results = runner.run(p, logger=logs.Logger(stream))
+    return results, stream.getvalue()
+
+
+@pytest.mark.parametrize("protocol,rule", [("clean", "valid"), ("original", "test")])
+def test_grid_chosen_on_validation_epoch_by_the_protocols_rule(oracle, tiny_data_dir, tmp_path,
+                                                               protocol, rule):
+    results, out = run(tiny_data_dir, tmp_path, protocol=protocol)
+    assert results["chosen"] == 1 and results["status"] == "finished"
+    assert [e["best_valid_ndcg"] for e in results["grid"]][0] == 0.0
+    epochs = results["grid"][1]["epochs"]
+    best = max(epochs, key=lambda e: e[rule]["NDCG"])
+    assert results["best"]["epoch"] == best["epoch"]
+    assert results["best"]["NDCG"] == best["test"]["NDCG"]
+    assert results["best"]["config"] == {"good": 1}
+    assert "Chosen on validation NDCG: grid point 2/2" in out
+    m = re.search(r"Epoch (\d+)/3, max: HR = ([\d.]+), NDCG = ([\d.]+)", out)
+    assert int(m.group(1)) == best["epoch"] and float(m.group(3)) == round(
+        best["test"]["NDCG"], 4)
+    with open(tmp_path / "tiny" / "per_user.csv") as f:
+        rows = [line.split(",") for line in f.read().splitlines()[1:]]
+    header = "user,epoch,rank,HR5,NDCG5,HR10,NDCG10,HR20,NDCG20".split(",")
+    ndcg10 = np.mean([float(r[header.index("NDCG10")]) for r in rows])
+    assert ndcg10 == pytest.approx(results["best"]["NDCG"])
+    assert {int(r[1]) for r in rows} == {best["epoch"]}
+
+
+def test_resume_skips_finished_points_and_refuses_other_flags(oracle, tiny_data_dir, tmp_path):
+    results, _ = run(tiny_data_dir, tmp_path)
+    path = tmp_path / "tiny" / "results.json"
+    partial = dict(results, grid=results["grid"][:1], status="running")
+    path.write_text(json.dumps(partial))
+    Oracle.trained = []
+    _, out = run(tiny_data_dir, tmp_path)
+    assert "Resumed: 1 of 2 grid points done" in out
+    assert Oracle.trained == [(1, 0), (1, 1), (1, 2)]
+    path.write_text(json.dumps(partial))
+    with pytest.raises(ValueError, match="--lr 0.01.*--noresume"):
+        run(tiny_data_dir, tmp_path, lr=0.02)
+
+
+def test_mostpop_through_run_main(tiny_data_dir, tmp_path):
+    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "run", "main.py"), "--model",
+                           "mostpop", "--data_dir", str(tiny_data_dir), "--data", "tiny",
+                           "--out_dir", str(tmp_path), "--protocol", "clean"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Model mostpop, protocol clean, seed 100" in proc.stdout
+    results = json.loads((tmp_path / "tiny" / "results.json").read_text())
+    assert results["flags"]["protocol"] == "clean" and results["flags"]["model"] == "mostpop"
+    assert results["best"]["epoch"] == 0 and 0 <= results["best"]["HR"] <= 1
+    bad = subprocess.run([sys.executable, os.path.join(ROOT, "run", "main.py"), "--model",
+                          "mostpop", "--hard_k", "3", "--data", "tiny", "--out_dir",
+                          str(tmp_path / "x")], capture_output=True, text=True, env=env)
+    assert bad.returncode == 2 and "--hard_k is a HardGNN flag" in bad.stderr
