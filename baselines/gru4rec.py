@@ -18,7 +18,7 @@ The paper's network with one GRU layer:
 
 Adaptation to user sequences (the usual one in sequential-recommendation comparisons): no
 session-parallel mini-batches; each training user is one sequence, input s[:-1] and targets
-s[1:] (the last `maxlen`), right-aligned as for `baselines.sasrec`. A user is scored by the
+s[1:] (the last `maxlen`), right-aligned and batched as for `baselines.sasrec` (`baselines.windows`). A user is scored by the
 state after the last item of the history.
 
 Grid: the paper tunes dropout per data set; the points are no dropout and 0.25.
@@ -27,7 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from baselines.base import Baseline
-from baselines.sasrec import epoch_batches, history_window, next_item_windows
+from baselines.windows import epoch_batches, history_window, next_item_windows, trim_padding
 from selfgnn.layers import VariableFactory
 from selfgnn.optimizer import TF1Adam
 
@@ -86,7 +86,7 @@ class GRU4Rec(Baseline):
         variables = sorted(self.net.trainable_variables, key=lambda v: v.name)
         self.optimizer = TF1Adam([(v.name.split(":")[0], v) for v in variables], c["lr"], 1.0, 1)
         self.users, self.inputs, self.targets = next_item_windows(data.train_sequences, n)
-        ids = tf.TensorSpec([None, n], tf.int32)
+        ids = tf.TensorSpec([None, None], tf.int32)  # [B, <= maxlen]: see trim_padding
         self._train_step = tf.function(self._step, input_signature=[ids, ids])
         self._score = tf.function(self._candidate_scores,
                                   input_signature=[ids, tf.TensorSpec([None, None], tf.int32)])
@@ -111,12 +111,12 @@ class GRU4Rec(Baseline):
         return tf.einsum("nd,ncd->nc", last, emb)                               # [N, C]
 
     def train_epoch(self, epoch):
-        losses = [float(self._train_step(self.inputs[rows], self.targets[rows]))
-                  for rows in epoch_batches(self.rng, len(self.users), self.config["batch"])]
+        losses = [float(self._train_step(*trim_padding(self.inputs[rows], self.targets[rows])))
+                  for rows in epoch_batches(self.rng, self.targets, self.config["batch"])]
         return {"Loss": float(np.mean(losses))}
 
     def score(self, users, candidates, sequence, mask):
-        ids = history_window(sequence, mask, self.config["maxlen"])
+        ids, = trim_padding(history_window(sequence, mask, self.config["maxlen"]))
         return self._score(ids, np.asarray(candidates, np.int32)).numpy()
 
     def checkpoint_items(self):

@@ -22,7 +22,7 @@ The model of the paper's Section III, as the authors' TF1 code (github.com/kang2
 
 Layer norms use epsilon 1e-8 over the last axis (`normalize`). Item ids are shifted by
 +1 inside the model so that 0 is the padding index. The window helpers at the end are
-shared with `baselines.gru4rec` (same next-item targets).
+in `baselines.windows` are shared with `baselines.gru4rec` (same next-item targets).
 """
 import math
 
@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from baselines.base import Baseline
+from baselines.windows import epoch_batches, history_window, next_item_windows, trim_padding
 from selfgnn.layers import Dense, VariableFactory
 from selfgnn.optimizer import TF1Adam
 
@@ -66,12 +67,12 @@ class Block(tf.Module):
 
     def _split(self, y):
         """[N, T, d] -> [N, h, T, d/h]."""
-        return tf.transpose(tf.reshape(y, [tf.shape(y)[0], y.shape[1], self.heads, self.depth]),
+        return tf.transpose(tf.reshape(y, [tf.shape(y)[0], tf.shape(y)[1], self.heads, self.depth]),
                             [0, 2, 1, 3])
 
     def __call__(self, x, mask, drop):
         """x [N, T, d], mask [N, T] float (1 where filled), drop: the dropout function."""
-        n, t = tf.shape(x)[0], x.shape[1]
+        n, t = tf.shape(x)[0], tf.shape(x)[1]
         queries = self.ln_attention(x)                                           # [N, T, d]
         q, k, v = self._split(self.q(queries)), self._split(self.k(x)), self._split(self.v(x))
         logits = tf.matmul(q, k, transpose_b=True) / math.sqrt(self.depth)       # [N, h, T, T]
@@ -135,7 +136,7 @@ class SASRec(Baseline):
                                  beta1=c["beta1"], beta2=c["beta2"])
         self.users, self.inputs, self.targets = next_item_windows(data.train_sequences, n)
         self._keys = training_pair_keys(data.train_matrix)                      # sorted u * I + i
-        ids = tf.TensorSpec([None, n], tf.int32)
+        ids = tf.TensorSpec([None, None], tf.int32)  # [B, <= maxlen]: see trim_padding
         self._train_step = tf.function(self._step, input_signature=[ids, ids, ids])
         self._score = tf.function(self._candidate_scores,
                                   input_signature=[ids, tf.TensorSpec([None, None], tf.int32)])
@@ -167,46 +168,18 @@ class SASRec(Baseline):
 
     def train_epoch(self, epoch):
         losses = []
-        for rows in epoch_batches(self.rng, len(self.users), self.config["batch"]):
-            positives = self.targets[rows]                                       # [B, n]
-            negatives = self.sample_negatives(self.users[rows], positives > 0)   # [B, n]
-            losses.append(float(self._train_step(self.inputs[rows], positives, negatives)))
+        for rows in epoch_batches(self.rng, self.targets, self.config["batch"]):
+            inputs, positives = trim_padding(self.inputs[rows], self.targets[rows])  # [B, w]
+            negatives = self.sample_negatives(self.users[rows], positives > 0)   # [B, w]
+            losses.append(float(self._train_step(inputs, positives, negatives)))
         return {"Loss": float(np.mean(losses))}
 
     def score(self, users, candidates, sequence, mask):
-        ids = history_window(sequence, mask, self.config["maxlen"])
+        ids, = trim_padding(history_window(sequence, mask, self.config["maxlen"]))
         return self._score(ids, np.asarray(candidates, np.int32)).numpy()
 
     def checkpoint_items(self):
         return {"model": self.net, "optimizer": self.optimizer}
-
-
-def next_item_windows(sequences, maxlen):
-    """Users with >= 2 items [U'], inputs s[:-1] and targets s[1:] [U', maxlen]: the
-    last `maxlen` of each, right-aligned, ids shifted by +1 (0 = padding)."""
-    users = np.array([u for u, s in enumerate(sequences) if len(s) >= 2], np.int64)
-    inputs = np.zeros([len(users), maxlen], np.int32)
-    targets = np.zeros([len(users), maxlen], np.int32)
-    for row, u in enumerate(users):
-        s = np.asarray(sequences[u], np.int64) + 1
-        tail = s[-(maxlen + 1):]
-        inputs[row, maxlen - len(tail) + 1:] = tail[:-1]
-        targets[row, maxlen - len(tail) + 1:] = tail[1:]
-    return users, inputs, targets
-
-
-def epoch_batches(rng, count, size):
-    """Rows 0..count-1 in a random order, in consecutive batches of `size` (the last shorter)."""
-    order = rng.permutation(count)
-    return [order[start:start + size] for start in range(0, count, size)]
-
-
-def history_window(sequence, mask, maxlen):
-    """Right-aligned histories [N, L] (0-based, `mask` 1.0 where filled) -> the last
-    `maxlen` columns [N, maxlen], shifted by +1, 0 where unfilled (left-padded if L < maxlen)."""
-    ids = np.where(np.asarray(mask) > 0, np.asarray(sequence, np.int64) + 1, 0)  # [N, L]
-    ids = ids[:, -maxlen:]
-    return np.pad(ids, [(0, 0), (maxlen - ids.shape[1], 0)]).astype(np.int32)
 
 
 def training_pair_keys(train_matrix):

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from baselines import model_class
 from baselines.protocol import ProtocolData
-from baselines.sasrec import SASRec, history_window, next_item_windows
+from baselines.sasrec import SASRec
 from selfgnn.data_handler import load_dataset
 from selfgnn.params import preset_params
 
@@ -34,23 +34,6 @@ def test_registry_and_unknown_keys(data):
     assert model_class("sasrec") is SASRec
     with pytest.raises(ValueError, match="unknown hyperparameters"):
         SASRec(data, {"hiden": 8}, seed=0)
-
-
-def test_windows_are_right_aligned_next_item_pairs():
-    users, inputs, targets = next_item_windows([np.array([4, 5, 6]), np.array([1]),
-                                                np.arange(30)], maxlen=5)
-    np.testing.assert_array_equal(users, [0, 2])
-    np.testing.assert_array_equal(inputs[0], [0, 0, 0, 5, 6])   # s[:-1] + 1
-    np.testing.assert_array_equal(targets[0], [0, 0, 0, 6, 7])  # s[1:] + 1
-    np.testing.assert_array_equal(inputs[1], np.arange(24, 29) + 1)
-    np.testing.assert_array_equal(targets[1], np.arange(25, 30) + 1)
-
-
-def test_history_window_takes_the_last_columns_and_pads_left():
-    seq = np.array([[0, 0, 7, 8, 9]])
-    mask = np.array([[0, 0, 1, 1, 1]], np.float32)
-    np.testing.assert_array_equal(history_window(seq, mask, 2), [[9, 10]])
-    np.testing.assert_array_equal(history_window(seq, mask, 7), [[0, 0, 0, 0, 8, 9, 10]])
 
 
 def test_attention_is_causal(data):
