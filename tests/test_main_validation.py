@@ -174,6 +174,10 @@ CASES = [
     ("12_keep_rate_0", no_change, ["--keepRate", "0"], "", ["--keepRate must be in (0, 1]"]),
     ("12_keep_rate_1.5", no_change, ["--keepRate", "1.5"], "",
      ["--keepRate must be in (0, 1]", "got 1.5"]),
+    ("12_clean_protocol_select_on_test", no_change, ["--protocol", "clean", "--select_on", "test"],
+     "", ["--protocol clean chooses the epoch on the validation item", "drop --select_on"]),
+    ("12_baseline_with_hardgnn_flag", no_change, ["--model", "sasrec", "--hard_k", "3"], "",
+     ["--hard_k is a HardGNN flag", "--model sasrec is a baseline"]),
 ]
 
 

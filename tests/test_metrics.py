@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from selfgnn import metrics
 from selfgnn.metrics import MISS_RANK, MetricAccumulator, hit_ndcg, positive_ranks
 
 
@@ -109,3 +110,16 @@ def test_accumulator_shoot_changes_headline_metric():
 def test_accumulator_empty_raises():
     with pytest.raises(ValueError):
         MetricAccumulator().result()
+
+
+def test_per_user_columns_and_accumulated_ranks():
+    acc = metrics.MetricAccumulator(10)
+    acc.add(np.array([[0.9, 0.1, 0.5], [0.0, 0.0, 1.0]]))  # positive last: ranks 1 and 0
+    acc.add(np.array([[2.0, 2.0, 2.0]]))                     # ties rank after: rank 2
+    np.testing.assert_array_equal(acc.ranks(), [1, 0, 2])
+    cols = metrics.per_user(acc.ranks(), ks=(1, 10))
+    np.testing.assert_array_equal(cols["HR1"], [0, 1, 0])
+    np.testing.assert_allclose(cols["NDCG10"], [1 / np.log2(3), 1.0, 0.5])
+    assert cols["NDCG10"].mean() == pytest.approx(acc.result()["NDCG"])
+    miss = metrics.per_user([metrics.MISS_RANK], ks=(10,))
+    assert miss["HR10"][0] == 0.0 and miss["NDCG10"][0] == 0.0

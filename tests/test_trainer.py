@@ -60,6 +60,26 @@ def test_main_prints_the_metrics_it_writes(tiny_data_dir, tmp_path):
         history = pickle.load(f)
     assert history["TestNDCG"][-1] == pytest.approx(best["NDCG"])
     assert "Epoch 0/3, Train" in (run_dir / "log.txt").read_text()
+    per_user = np.genfromtxt(run_dir / "per_user.csv", delimiter=",", names=True)
+    assert len(per_user) == results["data"]["test_users"]
+    assert set(per_user["epoch"]) == {best["epoch"]}
+    assert per_user["NDCG10"].mean() == pytest.approx(best["NDCG10"])
+
+
+def test_clean_protocol_chooses_on_validation_and_tests_without_the_test_item(tiny_data_dir,
+                                                                            tmp_path):
+    proc = run_main("--data_dir", str(tiny_data_dir), "--data", "tiny", "--epoch", "3",
+                    "--tstEpoch", "1", "--out_dir", str(tmp_path), "--protocol", "clean")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Epoch 0/3, Valid: HR = " in proc.stdout
+    results = json.loads((tmp_path / "tiny" / "results.json").read_text())
+    flags = results["flags"]
+    assert (flags["protocol"], flags["select_on"], flags["eval_history"]) == (
+        "clean", "validation", "exclude_target")
+    tested = [e for e in results["epochs"] if e["test"]]
+    chosen = max(tested, key=lambda e: e["valid"]["NDCG"])
+    assert results["best"]["epoch"] == chosen["epoch"]
+    assert results["best"]["NDCG"] == chosen["test"]["NDCG"]
 
 
 @pytest.mark.parametrize("args,message", [
