@@ -101,7 +101,7 @@ def test_checkpoint_round_trip_gives_the_same_scores(tiny_data_dir, tmp_path):
 
 
 def test_interface():
-    assert [p["layers"] for p in LightGCN.GRID] == [1, 2, 3] and LightGCN.EPOCHS is None
+    assert [p["layers"] for p in LightGCN.GRID] == [2, 3] and LightGCN.EPOCHS is None
     assert LightGCN.DEFAULTS == {"dim": 64, "layers": 3, "reg": 1e-4, "lr": 1e-3, "batch": 2048}
     with pytest.raises(ValueError, match="layers must be"):
         LightGCN(fake_data(HAND), {"layers": -1}, 0)
