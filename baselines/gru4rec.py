@@ -18,8 +18,8 @@ The paper's network with one GRU layer:
 
 Adaptation to user sequences (the usual one in sequential-recommendation comparisons): no
 session-parallel mini-batches; each training user is one sequence, input s[:-1] and targets
-s[1:] (the last `maxlen`), right-aligned and batched as for `baselines.sasrec` (`baselines.windows`). A user is scored by the
-state after the last item of the history.
+s[1:] (the last `maxlen`), right-aligned and batched as for `baselines.sasrec`
+(`baselines.windows`). A user is scored by the state after the last item of the history.
 
 Grid: the paper tunes dropout per data set; the points are no dropout and 0.25.
 """

@@ -60,8 +60,10 @@ def plan(models, protocols, seeds, passed, hard_passed):
             for model in models:
                 lines = list(passed) + [f"--model={model}", f"--protocol={protocol}",
                                         f"--seed={seed}"]
-                if model == "hardgnn":
-                    lines += list(hard_passed) or list(HARDGNN)
+                if model == "hardgnn":  # K = 3, lambda = 0.1 unless given
+                    given = {line.split("=")[0] for line in hard_passed}
+                    lines += [f for f in HARDGNN if f.split("=")[0] not in given]
+                    lines += list(hard_passed)
                 runs.append((f"{model}-{protocol}-seed{seed}", lines))
     return runs
 

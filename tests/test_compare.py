@@ -16,23 +16,15 @@ def compare(*args):
 
 def test_compare_runs_resumes_and_tabulates(tiny_data_dir, tmp_path):
     args = ("--data_dir", tiny_data_dir, "--data", "tiny", "--epoch", "1", "--tstEpoch", "1",
-            "--seeds", "2", "--models", "selfgnn,hardgnn,mostpop", "--out", tmp_path,
-            "--jobs", "2")
+            "--seeds", "2", "--models", "mostpop,selfgnn", "--out", tmp_path, "--jobs", "2")
     proc = compare(*args)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    names = sorted(os.listdir(tmp_path / "runs"))
-    assert len(names) == 12 and "hardgnn-clean-seed101" in names
-    flags = (tmp_path / "flags" / "hardgnn-clean-seed101.flags").read_text().splitlines()
-    assert {"--model=hardgnn", "--protocol=clean", "--seed=101", "--hard_k=3",
-            "--cl_weight=0.1", "--epoch=1", "--save_path=hardgnn-clean-seed101"} <= set(flags)
-    assert not any(f.startswith("--hard_k") for f in
-                   (tmp_path / "flags" / "mostpop-clean-seed100.flags").read_text().split())
+    assert len(os.listdir(tmp_path / "runs")) == 8
     with open(tmp_path / "compare.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [(r["row"], r["protocol"], r["seeds"]) for r in rows] == [
-        ("SelfGNN", "original", "100 101"), ("HardGNN K=3 lambda=0.1", "original", "100 101"),
-        ("MostPop", "original", "100 101"), ("SelfGNN", "clean", "100 101"),
-        ("HardGNN K=3 lambda=0.1", "clean", "100 101"), ("MostPop", "clean", "100 101")]
+        ("SelfGNN", "original", "100 101"), ("MostPop", "original", "100 101"),
+        ("SelfGNN", "clean", "100 101"), ("MostPop", "clean", "100 101")]
     for r in rows:
         assert float(r["HR10_ci"]) >= 0 and 0 <= float(r["HR10_mean"]) <= 1
         assert (r["p_NDCG10_vs_SelfGNN"] == "") == (r["row"] == "SelfGNN")
@@ -40,7 +32,22 @@ def test_compare_runs_resumes_and_tabulates(tiny_data_dir, tmp_path):
     assert "paired t-test over the test users" in text and "| MostPop | clean | 2 |" in text
     assert (tmp_path / "compare.png").exists()
     again = compare(*args)
-    assert again.returncode == 0 and "12 runs, 12 finished before, 0 to run" in again.stdout
+    assert again.returncode == 0 and "8 runs, 8 finished before, 0 to run" in again.stdout
+
+
+def test_slurm_plan_passes_flags_and_hardgnn_flags_only_to_hardgnn(tmp_path):
+    proc = compare("--data", "ml-100k", "--epoch", "7", "--cl_weight", "0.2", "--seeds", "3",
+                   "--models", "selfgnn,hardgnn,sasrec", "--out", tmp_path, "--launcher",
+                   "slurm", "--jobs", "4")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = (tmp_path / "compare.slurm").read_text()
+    assert "#SBATCH --array=0-17%4" in text and text.count(".flags") == 18
+    hard = set((tmp_path / "flags" / "hardgnn-clean-seed102.flags").read_text().split())
+    assert {"--model=hardgnn", "--protocol=clean", "--seed=102", "--cl_weight=0.2", "--hard_k=3",
+            "--epoch=7", "--data=ml-100k", "--save_path=hardgnn-clean-seed102"} <= hard
+    sasrec = (tmp_path / "flags" / "sasrec-original-seed100.flags").read_text()
+    assert "--epoch=7" in sasrec and "cl_weight" not in sasrec and "hard_k" not in sasrec
+    assert "--cl_weight=0.1" not in hard
 
 
 def test_unknown_model_is_rejected(tmp_path):
