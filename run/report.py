@@ -123,7 +123,8 @@ def _cell(c):
     """'mean ± std [low, high]' (95% CI of the mean); the bare mean for one seed."""
     if c["n"] < 2:
         return f"{c['mean']:.4f}"
-    return f"{c['mean']:.4f} ± {c['std']:.4f} [{c['mean'] - c['ci']:.4f}, {c['mean'] + c['ci']:.4f}]"
+    low, high = c["mean"] - c["ci"], c["mean"] + c["ci"]
+    return f"{c['mean']:.4f} ± {c['std']:.4f} [{low:.4f}, {high:.4f}]"
 
 
 def _p_values(row, rows):

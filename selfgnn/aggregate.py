@@ -59,8 +59,9 @@ def mean_ci(values, level=0.95):
 def paired_p(a, b):
     """Two-sided p-value of the paired t-test between per-user values `a` and `b`.
 
-    NaN when there are fewer than 2 users or the differences are all equal (the
-    statistic is undefined); 1.0 when the two rows are identical.
+    NaN for fewer than 2 users; where the statistic is undefined (zero variance of the
+    differences): 1.0 when the two rows are identical, 0.0 when every user differs by the
+    same non-zero amount.
     """
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a.shape != b.shape:
@@ -148,7 +149,7 @@ def group_runs(paths):
 
 
 def compare_rows(row, reference, metric):
-    """Paired p-value of `row` against `reference` on `metric` over their common users."""
+    """Paired p-value of `row` against `reference` on `metric` (the same test users)."""
     users_a, a = row.per_user_mean()
     users_b, b = reference.per_user_mean()
     if not np.array_equal(users_a, users_b):
