@@ -127,6 +127,13 @@ def _cell(c):
     return f"{c['mean']:.4f} ± {c['std']:.4f} [{low:.4f}, {high:.4f}]"
 
 
+def _p_cell(p):
+    """A p-value for the table: 3 significant digits, '<1e-4' below 1e-4 ('' if none)."""
+    if p == "":
+        return ""
+    return "<1e-4" if p < 1e-4 else f"{p:.3g}"
+
+
 def _p_values(row, rows):
     """{metric: p} of `row` against SelfGNN on the same data and protocol ('' if none)."""
     ref = next((r for r in rows if r.label == "SelfGNN" and r.dataset == row.dataset
@@ -156,7 +163,7 @@ def seed_table(rows, compare):
             cells, pvals = row.cells(), _p_values(row, rows)
             lines.append(f"| {row.label} | {row.protocol} | {len(row.runs)} | "
                          + " | ".join(_cell(cells[m]) for m in METRICS) + " | "
-                         + " | ".join(f"{v:.3g}" if v != "" else "" for v in pvals.values())
+                         + " | ".join(_p_cell(v) for v in pvals.values())
                          + " |")
             out_csv.append(dict(row=row.label, dataset=d, protocol=row.protocol,
                                 seeds=" ".join(map(str, row.seeds)),
