@@ -26,10 +26,8 @@ Grid: the paper tunes dropout per data set; the points are no dropout and 0.25.
 import numpy as np
 import tensorflow as tf
 
-from baselines.base import Baseline
-from baselines.windows import epoch_batches, history_window, next_item_windows, trim_padding
+from baselines.windows import NextItemBaseline
 from selfgnn.layers import VariableFactory
-from selfgnn.optimizer import TF1Adam
 
 
 class GRU4RecNet(tf.Module):
@@ -72,7 +70,7 @@ class GRU4RecNet(tf.Module):
         return tf.nn.experimental.stateless_dropout(h, self.rate, seed)
 
 
-class GRU4Rec(Baseline):
+class GRU4Rec(NextItemBaseline):
     """GRU4Rec with the full-softmax cross-entropy loss on next-item targets."""
 
     name = "gru4rec"
@@ -81,15 +79,10 @@ class GRU4Rec(Baseline):
 
     def __init__(self, data, config, seed):
         super().__init__(data, config, seed)
-        c, n = self.config, self.config["maxlen"]
-        self.net = GRU4RecNet(data.num_items, c, self.seed)
-        variables = sorted(self.net.trainable_variables, key=lambda v: v.name)
-        self.optimizer = TF1Adam([(v.name.split(":")[0], v) for v in variables], c["lr"], 1.0, 1)
-        self.users, self.inputs, self.targets = next_item_windows(data.train_sequences, n)
-        ids = tf.TensorSpec([None, None], tf.int32)  # [B, <= maxlen]: see trim_padding
-        self._train_step = tf.function(self._step, input_signature=[ids, ids])
-        self._score = tf.function(self._candidate_scores,
-                                  input_signature=[ids, tf.TensorSpec([None, None], tf.int32)])
+        self._train_step = tf.function(self._step, input_signature=[self.ids_spec] * 2)
+
+    def make_net(self, config):
+        return GRU4RecNet(self.data.num_items, config, self.seed)
 
     def _step(self, inputs, targets):
         """One Adam step of the softmax cross-entropy on shifted ids [B, n]; returns the loss."""
@@ -111,13 +104,5 @@ class GRU4Rec(Baseline):
         return tf.einsum("nd,ncd->nc", last, emb)                               # [N, C]
 
     def train_epoch(self, epoch):
-        losses = [float(self._train_step(*trim_padding(self.inputs[rows], self.targets[rows])))
-                  for rows in epoch_batches(self.rng, self.targets, self.config["batch"])]
+        losses = [float(self._train_step(inputs, targets)) for _, inputs, targets in self.batches()]
         return {"Loss": float(np.mean(losses))}
-
-    def score(self, users, candidates, sequence, mask):
-        ids, = trim_padding(history_window(sequence, mask, self.config["maxlen"]))
-        return self._score(ids, np.asarray(candidates, np.int32)).numpy()
-
-    def checkpoint_items(self):
-        return {"model": self.net, "optimizer": self.optimizer}

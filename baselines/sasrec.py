@@ -29,10 +29,8 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from baselines.base import Baseline
-from baselines.windows import epoch_batches, history_window, next_item_windows, trim_padding
+from baselines.windows import NextItemBaseline
 from selfgnn.layers import Dense, VariableFactory
-from selfgnn.optimizer import TF1Adam
 
 MASKED = -2.0 ** 32 + 1.0
 """Logit of a masked key (the reference's padding value)."""
@@ -119,7 +117,7 @@ class SASRecNet(tf.Module):
         return self.ln_final(x)                                                  # [N, n, d]
 
 
-class SASRec(Baseline):
+class SASRec(NextItemBaseline):
     """SASRec trained with the paper's binary cross-entropy on the training sequences."""
 
     name = "sasrec"
@@ -129,17 +127,11 @@ class SASRec(Baseline):
 
     def __init__(self, data, config, seed):
         super().__init__(data, config, seed)
-        c, n = self.config, self.config["maxlen"]
-        self.net = SASRecNet(data.num_items, c, self.seed)
-        variables = sorted(self.net.trainable_variables, key=lambda v: v.name)
-        self.optimizer = TF1Adam([(v.name.split(":")[0], v) for v in variables], c["lr"], 1.0, 1,
-                                 beta1=c["beta1"], beta2=c["beta2"])
-        self.users, self.inputs, self.targets = next_item_windows(data.train_sequences, n)
         self._keys = training_pair_keys(data.train_matrix)                      # sorted u * I + i
-        ids = tf.TensorSpec([None, None], tf.int32)  # [B, <= maxlen]: see trim_padding
-        self._train_step = tf.function(self._step, input_signature=[ids, ids, ids])
-        self._score = tf.function(self._candidate_scores,
-                                  input_signature=[ids, tf.TensorSpec([None, None], tf.int32)])
+        self._train_step = tf.function(self._step, input_signature=[self.ids_spec] * 3)
+
+    def make_net(self, config):
+        return SASRecNet(self.data.num_items, config, self.seed)
 
     def _step(self, inputs, positives, negatives):
         """One Adam step of the loss on shifted ids [B, n]; returns the loss."""
@@ -168,18 +160,10 @@ class SASRec(Baseline):
 
     def train_epoch(self, epoch):
         losses = []
-        for rows in epoch_batches(self.rng, self.targets, self.config["batch"]):
-            inputs, positives = trim_padding(self.inputs[rows], self.targets[rows])  # [B, w]
+        for rows, inputs, positives in self.batches():                          # [B, w] each
             negatives = self.sample_negatives(self.users[rows], positives > 0)   # [B, w]
             losses.append(float(self._train_step(inputs, positives, negatives)))
         return {"Loss": float(np.mean(losses))}
-
-    def score(self, users, candidates, sequence, mask):
-        ids, = trim_padding(history_window(sequence, mask, self.config["maxlen"]))
-        return self._score(ids, np.asarray(candidates, np.int32)).numpy()
-
-    def checkpoint_items(self):
-        return {"model": self.net, "optimizer": self.optimizer}
 
 
 def training_pair_keys(train_matrix):

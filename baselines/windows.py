@@ -8,6 +8,10 @@ dropping all-padding columns changes no output (tested), and a batch of short hi
 costs what its histories need instead of `maxlen` steps.
 """
 import numpy as np
+import tensorflow as tf
+
+from baselines.base import Baseline
+from selfgnn.optimizer import TF1Adam
 
 
 def next_item_windows(sequences, maxlen):
@@ -54,3 +58,40 @@ def history_window(sequence, mask, maxlen):
     ids = np.where(np.asarray(mask) > 0, np.asarray(sequence, np.int64) + 1, 0)  # [N, L]
     ids = ids[:, -maxlen:]
     return np.pad(ids, [(0, 0), (maxlen - ids.shape[1], 0)]).astype(np.int32)
+
+
+class NextItemBaseline(Baseline):
+    """A sequential baseline: a network `self.net` over shifted ids [N, <= maxlen], its
+    next-item windows, Adam over its variables, and scoring from the history window.
+
+    Subclasses set `self.net` in `make_net(config)` and define `_candidate_scores(ids
+    [N, w], candidates [N, C]) -> [N, C]` and `train_epoch`.
+    """
+
+    def __init__(self, data, config, seed):
+        super().__init__(data, config, seed)
+        c = self.config
+        self.net = self.make_net(c)
+        variables = sorted(self.net.trainable_variables, key=lambda v: v.name)
+        self.optimizer = TF1Adam([(v.name.split(":")[0], v) for v in variables], c["lr"], 1.0, 1,
+                                 beta1=c.get("beta1", 0.9), beta2=c.get("beta2", 0.999))
+        self.users, self.inputs, self.targets = next_item_windows(data.train_sequences,
+                                                                  c["maxlen"])
+        self.ids_spec = tf.TensorSpec([None, None], tf.int32)  # [B, <= maxlen]: trim_padding
+        self._score = tf.function(self._candidate_scores, input_signature=[
+            self.ids_spec, tf.TensorSpec([None, None], tf.int32)])
+
+    def make_net(self, config):
+        raise NotImplementedError
+
+    def batches(self):
+        """This epoch's batches: (rows, inputs [B, w], targets [B, w])."""
+        for rows in epoch_batches(self.rng, self.targets, self.config["batch"]):
+            yield (rows,) + trim_padding(self.inputs[rows], self.targets[rows])
+
+    def score(self, users, candidates, sequence, mask):
+        ids, = trim_padding(history_window(sequence, mask, self.config["maxlen"]))
+        return self._score(ids, np.asarray(candidates, np.int32)).numpy()
+
+    def checkpoint_items(self):
+        return {"model": self.net, "optimizer": self.optimizer}

@@ -37,12 +37,7 @@ flags.DEFINE_string("out", None, "folder of the runs, logs and the table", requi
 flags.DEFINE_list("models", ["selfgnn", "hardgnn"] + list(baselines.MODELS),
                   "models to compare")
 flags.DEFINE_list("protocols", ["original", "clean"], "protocols to run")
-flags.DEFINE_enum("launcher", "local", ["local", "slurm"], "run here, or write a SLURM script")
-flags.DEFINE_integer("jobs", 1, "runs at a time (local), or the array's % limit (slurm)",
-                     lower_bound=1)
-flags.DEFINE_string("partition", None, "SLURM partition")
-flags.DEFINE_integer("gpus", 1, "GPUs per SLURM task", lower_bound=0)
-flags.DEFINE_string("time", "24:00:00", "SLURM time limit per task")
+launch.define_launch_flags()
 flags.DEFINE_multi_string("compare", [], "DATA=PAPER: put DATA beside the published PAPER rows")
 flags.DEFINE_bool("report_only", False, "only write the table from the runs already finished")
 FLAGS = flags.FLAGS

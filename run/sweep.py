@@ -24,12 +24,7 @@ from selfgnn import launch, params  # noqa: E402
 hard_params.define_flags()
 flags.DEFINE_multi_string("grid", [], "NAME=V1,V2,...: a flag of run/main.py and its values")
 flags.DEFINE_string("sweep_dir", "Runs/sweep", "folder of the flag files, runs and logs")
-flags.DEFINE_enum("launcher", "local", ["local", "slurm"], "run here, or write a SLURM script")
-flags.DEFINE_integer("jobs", 1, "runs at a time (local), or the array's % limit (slurm)",
-                     lower_bound=1)
-flags.DEFINE_string("partition", None, "SLURM partition")
-flags.DEFINE_integer("gpus", 1, "GPUs per SLURM task", lower_bound=0)
-flags.DEFINE_string("time", "24:00:00", "SLURM time limit per task")
+launch.define_launch_flags()
 FLAGS = flags.FLAGS
 RUN_FLAGS = {name for name, _, _, _ in hard_params.ALL_SPECS}
 

@@ -10,9 +10,23 @@ import subprocess
 import sys
 from concurrent import futures
 
+from absl import flags
+
 from selfgnn import recovery
 
 MAIN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "run", "main.py")
+
+
+def define_launch_flags(flag_values=flags.FLAGS):
+    """--launcher, --jobs, --partition, --gpus, --time: how `launch` runs a batch of runs."""
+    flags.DEFINE_enum("launcher", "local", ["local", "slurm"], "run here, or write a SLURM script",
+                      flag_values=flag_values)
+    flags.DEFINE_integer("jobs", 1, "runs at a time (local), or the array's % limit (slurm)",
+                         lower_bound=1, flag_values=flag_values)
+    flags.DEFINE_string("partition", None, "SLURM partition", flag_values=flag_values)
+    flags.DEFINE_integer("gpus", 1, "GPUs per SLURM task", lower_bound=0,
+                         flag_values=flag_values)
+    flags.DEFINE_string("time", "24:00:00", "SLURM time limit per task", flag_values=flag_values)
 
 
 def write_flag_file(path, lines):

@@ -5,7 +5,7 @@ import scipy.sparse as sp
 import tensorflow as tf
 
 from baselines.bprmf import BPRMF, bpr_loss, sample_bpr_triples
-from tests.baseline_helpers import assert_unit_metrics, fake_data, tiny_protocol_data
+from tests.baseline_helpers import assert_trains_and_evaluates, fake_data
 
 HAND = [[1, 1, 1, 1, 0],   # one free item (4): every negative of user 0 is 4
         [0, 1, 0, 0, 0],
@@ -91,9 +91,4 @@ def test_interface_and_seeded_initialisation():
 
 @pytest.mark.parametrize("protocol", ["original", "clean"])
 def test_trains_and_evaluates_on_tiny(tiny_data_dir, protocol):
-    data = tiny_protocol_data(tiny_data_dir, protocol)
-    model = BPRMF(data, {"lr": 1e-2, "batch": 256}, seed=0)
-    losses = [model.train_epoch(ep)["Loss"] for ep in range(6)]
-    assert losses[-1] < losses[0] - 0.02, losses
-    metrics, _ = data.evaluate(model.score, "before_test")
-    assert_unit_metrics(metrics)
+    assert_trains_and_evaluates(BPRMF, tiny_data_dir, protocol, {"lr": 1e-2, "batch": 256})

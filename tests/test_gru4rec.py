@@ -1,6 +1,5 @@
 """Behaviour of the GRU4Rec baseline (baselines.gru4rec): the GRU against NumPy with fixed
 weights, padding, training and evaluation on the tiny data set."""
-import os
 
 import numpy as np
 import pytest
@@ -8,18 +7,14 @@ import tensorflow as tf
 
 from baselines import model_class
 from baselines.gru4rec import GRU4Rec
-from baselines.protocol import ProtocolData
-from selfgnn.data_handler import load_dataset
-from selfgnn.params import preset_params
+from tests.baseline_helpers import padded_histories, tiny_protocol_data
 
 SMALL = {"hidden": 8, "maxlen": 20}
 
 
 @pytest.fixture(scope="module")
 def data(tiny_data_dir):
-    p = preset_params("tiny", protocol="clean")
-    return ProtocolData(load_dataset(os.path.join(tiny_data_dir, "tiny"), p.graphNum,
-                                     p.testSize), p)
+    return tiny_protocol_data(tiny_data_dir, "clean")
 
 
 @pytest.fixture(scope="module")
@@ -85,17 +80,10 @@ def test_left_padding_does_not_change_the_state(trained, data):
 
 
 def test_padding_ids_do_not_change_scores(trained, data):
-    rng = np.random.default_rng(2)
-    n, length = 4, data.pos_length
-    mask = np.zeros((n, length), np.float32)
-    for row, filled in enumerate([0, 1, 7, length]):
-        mask[row, length - filled:] = 1.0
-    seq = np.where(mask > 0, rng.integers(0, data.num_items, (n, length)), 0).astype(np.int32)
-    noisy = np.where(mask > 0, seq, rng.integers(0, data.num_items, (n, length))).astype(np.int32)
-    cand = rng.integers(0, data.num_items, (n, 6)).astype(np.int32)
-    users = np.arange(n, dtype=np.int32)
+    users, cand, seq, noisy, mask = padded_histories(np.random.default_rng(2), data,
+                                                     [0, 1, 7, data.pos_length], 6)
     scores = trained.score(users, cand, seq, mask)
-    assert scores.shape == (n, 6) and np.isfinite(scores).all()
+    assert scores.shape == (4, 6) and np.isfinite(scores).all()
     assert not scores[0].any()                                       # empty history: h = 0
     np.testing.assert_array_equal(trained.score(users, cand, noisy, mask), scores)
 

@@ -1,24 +1,19 @@
 """Behaviour of the SASRec baseline (baselines.sasrec) on small inputs and the tiny data set."""
-import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from baselines import model_class
-from baselines.protocol import ProtocolData
 from baselines.sasrec import SASRec
-from selfgnn.data_handler import load_dataset
-from selfgnn.params import preset_params
+from tests.baseline_helpers import padded_histories, tiny_protocol_data
 
 SMALL = {"hidden": 8, "maxlen": 20, "heads": 2}
 
 
 @pytest.fixture(scope="module")
 def data(tiny_data_dir):
-    p = preset_params("tiny", protocol="original")
-    return ProtocolData(load_dataset(os.path.join(tiny_data_dir, "tiny"), p.graphNum,
-                                     p.testSize), p)
+    return tiny_protocol_data(tiny_data_dir, "original")
 
 
 @pytest.fixture(scope="module")
@@ -49,17 +44,10 @@ def test_attention_is_causal(data):
 
 
 def test_padding_ids_do_not_change_scores(trained, data):
-    rng = np.random.default_rng(1)
-    n, length = 4, data.pos_length
-    mask = np.zeros((n, length), np.float32)
-    for row, filled in enumerate([0, 3, 10, length]):
-        mask[row, length - filled:] = 1.0
-    seq = np.where(mask > 0, rng.integers(0, data.num_items, (n, length)), 0).astype(np.int32)
-    noisy = np.where(mask > 0, seq, rng.integers(0, data.num_items, (n, length))).astype(np.int32)
-    cand = rng.integers(0, data.num_items, (n, 7)).astype(np.int32)
-    users = np.arange(n, dtype=np.int32)
+    users, cand, seq, noisy, mask = padded_histories(np.random.default_rng(1), data,
+                                                     [0, 3, 10, data.pos_length], 7)
     scores = trained.score(users, cand, seq, mask)
-    assert scores.shape == (n, 7) and np.isfinite(scores).all()
+    assert scores.shape == (4, 7) and np.isfinite(scores).all()
     np.testing.assert_allclose(trained.score(users, cand, noisy, mask), scores, rtol=1e-6)
 
 
