@@ -5,7 +5,9 @@ Each user's training sequence s gives the input s[:-1] and the targets s[1:], th
 drawn by length-bucketed shuffling and cut to their longest row (`trim_padding`): with
 right-aligned windows, masked padding and the last column always at the last position,
 dropping all-padding columns changes no output (tested), and a batch of short histories
-costs what its histories need instead of `maxlen` steps.
+costs what its histories need instead of `maxlen` steps. The SASRec code draws random
+users instead; on ML-1M the buckets slowed convergence per epoch (README).
+`NextItemBaseline` is what SASRec and GRU4Rec share.
 """
 import numpy as np
 import tensorflow as tf
@@ -64,8 +66,8 @@ class NextItemBaseline(Baseline):
     """A sequential baseline: a network `self.net` over shifted ids [N, <= maxlen], its
     next-item windows, Adam over its variables, and scoring from the history window.
 
-    Subclasses set `self.net` in `make_net(config)` and define `_candidate_scores(ids
-    [N, w], candidates [N, C]) -> [N, C]` and `train_epoch`.
+    Subclasses return the network from `make_net(config)` and define `train_epoch` and
+    `_candidate_scores(ids [N, w], candidates [N, C]) -> [N, C]`.
     """
 
     def __init__(self, data, config, seed):
