@@ -17,9 +17,8 @@ The validation target is `before_test` under both protocols: hyperparameter
 grids are always chosen on it, never on the test item.
 """
 import numpy as np
-import scipy.sparse as sp
 
-from selfgnn import metrics, sampler
+from selfgnn import data_handler, metrics, sampler
 
 PROTOCOLS = ("original", "clean")
 
@@ -38,23 +37,16 @@ class ProtocolData:
         self.protocol = params.protocol
         self.num_users, self.num_items = dataset.num_users, dataset.num_items
         self.pos_length = int(params.pos_length)
-        is_test = np.full(dataset.num_users, -1, np.int64)                 # [U]
-        is_test[dataset.test_users] = 0
-        cut = sampler.training_cut(is_test, params.protocol)                # [U]
-        self.train_sequences = [s[:max(len(s) - c, 0)] for s, c in zip(dataset.sequences, cut)]
-        lengths = np.array([len(s) for s in self.train_sequences], np.int64)
-        rows = np.repeat(np.arange(self.num_users), lengths)
-        cols = np.concatenate(self.train_sequences + [np.zeros(0, np.int64)])
-        mat = sp.csr_matrix((np.ones(len(cols), np.float32), (rows, cols)),
-                            shape=(self.num_users, self.num_items))
-        mat.sum_duplicates()
-        mat.data[:] = 1.0
-        self.train_matrix = mat
-        self.test_users = np.asarray(dataset.test_users, np.int32)
-        self.batch = int(params.batch)
         self._sampler = sampler.Sampler(dataset.sequences, dataset.train_mat, dataset.sub_mats,
                                         dataset.tst_int, dataset.test_dict, params,
                                         np.random.default_rng(0))
+        cut = self._sampler.training_cuts                                   # [U]
+        self.train_sequences = [s[:max(len(s) - c, 0)] for s, c in zip(dataset.sequences, cut)]
+        mat = data_handler.rating_matrix(self.train_sequences, self.num_users, self.num_items)
+        mat.data[:] = 1.0                                                   # counts -> binary
+        self.train_matrix = mat
+        self.test_users = np.asarray(dataset.test_users, np.int32)
+        self.batch = int(params.batch)
 
     def evaluate(self, score_fn, target, shoot=10):
         """HR/NDCG of `score_fn` on `target` ('test' or 'before_test') and each user's rank.
@@ -63,7 +55,6 @@ class ProtocolData:
         scores the candidates (positive last); returns (metrics dict, ranks [n_test]).
         """
         acc = metrics.MetricAccumulator(shoot)
-        ranks = []
         for bat in sampler.batches(self.test_users, self.batch):
             tb = self._sampler.test_batch(bat, target)
             n = tb.num_valid
@@ -73,5 +64,4 @@ class ProtocolData:
                 raise ValueError(f"scores have shape {scores.shape}, expected "
                                  f"{(n, tb.candidates.shape[1])}")
             acc.add(scores)
-            ranks.append(metrics.positive_ranks(scores))
-        return acc.result(), np.concatenate(ranks)
+        return acc.result(), acc.ranks()

@@ -93,7 +93,7 @@ def _int_ids(obj):
     return arr.astype(np.int64)
 
 
-def _rating_matrix(sequences, num_users, num_items):
+def rating_matrix(sequences, num_users, num_items):
     """`generate_rating_matrix_test`: one count per occurrence in `sequence`."""
     lengths = np.fromiter((len(s) for s in sequences), np.int64, len(sequences))
     rows = np.repeat(np.arange(num_users), lengths)
@@ -194,6 +194,6 @@ def load_dataset(directory, graph_num, test_size, percent=0.0, allow_empty_graph
                  f"user key {u + 1}: the test item is among its own negatives")
 
     return Dataset(directory=directory, num_users=num_users, num_items=num_items,
-                   sequences=sequences, train_mat=_rating_matrix(sequences, num_users, num_items),
+                   sequences=sequences, train_mat=rating_matrix(sequences, num_users, num_items),
                    sub_mats=sub_mats[:graph_num], time_mat=time_mat, tst_int=tst_int,
                    test_users=test_users, test_dict=test_dict)

@@ -158,6 +158,11 @@ class Sampler:
         return table, count
 
     @property
+    def training_cuts(self) -> np.ndarray:
+        """Items cut from the end of each user's sequence for training [U] (`training_cut`)."""
+        return self._cut
+
+    @property
     def rng(self) -> np.random.Generator:
         """The generator every draw comes from (its state is saved to resume a run)."""
         return self._rng
