@@ -189,7 +189,7 @@ SEEDS_NOTE = ("Runs that differ only in --seed are one row: mean ± sample std o
               "history without the test item.")
 
 
-def markdown(runs, compare, seeds=()):
+def markdown(runs, compare, seed_lines=()):
     datasets, lines, _ = table(runs, compare)
     missing = [d for d in datasets if not published.load(compare.get(d, d))]
     text = ["# This port beside the published numbers", "",
@@ -203,8 +203,8 @@ def markdown(runs, compare, seeds=()):
     for run in runs:
         text.append(f"| {run['label']} | {run['dataset']} | {run['epochs']} | {run['reported']} "
                     f"| {run['selected_on']} | {run['history']} | {run['status']} |")
-    if seeds:
-        text += ["", "## Across seeds", "", SEEDS_NOTE] + seed_table(seeds, compare)[0]
+    if seed_lines:
+        text += ["", "## Across seeds", "", SEEDS_NOTE] + list(seed_lines)
     sources = sorted({p["source"] for d in datasets for p in published.load(compare.get(d, d))})
     if compare:
         text += ["", "Compared across data sets: " + ", ".join(
@@ -244,9 +244,9 @@ def plot(runs, path, compare):
     return path
 
 
-def seeds_markdown(rows, compare):
-    """The `--seeds_only` page: one aggregated table per data set."""
-    text = ["# Models compared across seeds", "", SEEDS_NOTE] + seed_table(rows, compare)[0]
+def seeds_markdown(rows, compare, seed_lines):
+    """The `--seeds_only` page: `seed_lines` (`seed_table`'s) and the published sources."""
+    text = ["# Models compared across seeds", "", SEEDS_NOTE] + list(seed_lines)
     datasets = dict.fromkeys(r.dataset for r in rows)
     sources = sorted({p["source"] for d in datasets for p in published.load(compare.get(d, d))})
     if sources:
@@ -323,16 +323,17 @@ def main(argv=None):
         return 2
     os.makedirs(args.out, exist_ok=True)
     stem = os.path.join(args.out, args.name)
+    seed_lines, seed_rows = seed_table(seeds, compare)
     if args.seeds_only:
         if not seeds:
             print("error: no finished run to tabulate", file=sys.stderr)
             return 2
-        text = seeds_markdown(seeds, compare)
-        write_csv(stem + ".csv", seed_table(seeds, compare)[1])
+        text = seeds_markdown(seeds, compare, seed_lines)
+        write_csv(stem + ".csv", seed_rows)
     else:
-        text = markdown(runs, compare, seeds)
+        text = markdown(runs, compare, seed_lines)
         write_csv(stem + ".csv", table(runs, compare)[2])
-        write_csv(stem + "_seeds.csv", seed_table(seeds, compare)[1])
+        write_csv(stem + "_seeds.csv", seed_rows)
     with open(stem + ".md", "w", encoding="utf-8") as f:
         f.write(text)
     print(text)

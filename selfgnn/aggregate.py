@@ -18,12 +18,12 @@ import numpy as np
 from scipy import stats
 
 from selfgnn import recovery
+from selfgnn.published import METRICS
 
 NOT_CONFIG = ("seed", "save_path", "out_dir", "data_dir", "resume", "uid",
               "export_tf1_checkpoint", "deterministic")
 """Flags that do not make two runs different configurations."""
 
-METRICS = ("HR10", "NDCG10", "HR20", "NDCG20")
 MODEL_LABELS = {"selfgnn": "SelfGNN", "mostpop": "MostPop", "itemknn": "ItemKNN",
                 "bprmf": "BPR-MF", "lightgcn": "LightGCN", "sasrec": "SASRec",
                 "gru4rec": "GRU4Rec"}
@@ -99,6 +99,7 @@ class Row:
         self.dataset = flags["data"]
         self.protocol = flags.get("protocol", "original")
         self.runs = []
+        self._per_user = None  # per_user_mean(), read once
         self.add(results, run_dir)
 
     def add(self, results, run_dir):
@@ -107,6 +108,7 @@ class Row:
             raise ValueError(f"{run_dir}: no test result yet (status {results.get('status')})")
         self.runs.append({"dir": run_dir, "seed": results["flags"].get("seed"),
                           "values": {m: values[m] for m in METRICS}})
+        self._per_user = None
 
     @property
     def seeds(self):
@@ -117,7 +119,12 @@ class Row:
         return {m: mean_ci([r["values"][m] for r in self.runs]) for m in METRICS}
 
     def per_user_mean(self):
-        """(users, {metric: per-user value averaged over the seeds})."""
+        """(users, {metric: per-user value averaged over the seeds}), read once."""
+        if self._per_user is None:
+            self._per_user = self._read_per_user_mean()
+        return self._per_user
+
+    def _read_per_user_mean(self):
         users, sums = None, None
         for run in self.runs:
             u, cols = read_per_user(run["dir"])
