@@ -8,6 +8,19 @@ logs, run folder, `results.json` and resume, exactly as the SelfGNN trainer does
 import numpy as np
 
 
+def in_sorted(sorted_keys, keys):
+    """Whether each entry of `keys` (any shape) is in the sorted 1-D array `sorted_keys`.
+
+    The baselines' negative samplers reject a drawn item i of user u when u * I + i is
+    among the sorted keys of the training pairs.
+    """
+    keys = np.asarray(keys)
+    if not len(sorted_keys):
+        return np.zeros(keys.shape, bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)  # keys' shape
+    return sorted_keys[pos] == keys
+
+
 class Baseline:
     """Base class: subclasses set the class attributes and override the two hooks.
 

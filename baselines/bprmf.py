@@ -22,17 +22,9 @@ import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
-from baselines.base import Baseline
+from baselines.base import Baseline, in_sorted
 from selfgnn.layers import VariableFactory
 from selfgnn.optimizer import TF1Adam
-
-
-def _member(sorted_keys, keys):
-    """Whether each of `keys` is in the sorted array `sorted_keys`."""
-    if not len(sorted_keys):
-        return np.zeros(len(keys), bool)
-    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)  # [N]
-    return sorted_keys[pos] == keys
 
 
 def sample_bpr_triples(train_matrix, rng):
@@ -52,10 +44,10 @@ def sample_bpr_triples(train_matrix, rng):
     positives = mat.indices.astype(np.int64)                                # [N]
     keys = users * num_items + positives                                    # [N] ascending
     negatives = rng.integers(0, num_items, size=len(users))                 # [N]
-    redo = np.flatnonzero(_member(keys, users * num_items + negatives))
+    redo = np.flatnonzero(in_sorted(keys, users * num_items + negatives))
     while len(redo):
         negatives[redo] = rng.integers(0, num_items, size=len(redo))
-        redo = redo[_member(keys, users[redo] * num_items + negatives[redo])]
+        redo = redo[in_sorted(keys, users[redo] * num_items + negatives[redo])]
     order = rng.permutation(len(users))                                     # [N]
     return tuple(a[order].astype(np.int32) for a in (users, positives, negatives))
 

@@ -29,6 +29,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from baselines.base import in_sorted
 from baselines.windows import NextItemBaseline
 from selfgnn.layers import Dense, VariableFactory
 
@@ -184,9 +185,7 @@ def sample_unseen(rng, keys, num_items, users, valid):
     items = rng.integers(0, num_items, size=valid.shape)                         # [B, n]
     redo = valid.copy()
     while True:
-        query = base + items                                                     # [B, n]
-        at = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
-        redo &= keys[at] == query
+        redo &= in_sorted(keys, base + items)                                    # [B, n]
         if not redo.any():
             break
         items[redo] = rng.integers(0, num_items, size=int(redo.sum()))
