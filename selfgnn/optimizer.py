@@ -2,7 +2,9 @@
 
 Original lines 248-250. Written out rather than taken from Keras so that the
 numerics are TF1's on every TensorFlow/Keras version (epsilon 1e-8 where Keras
-defaults to 1e-7; the epsilon-hat update), and so that the state has the
+defaults to 1e-7; the epsilon-hat update; `1 - beta` computed in float32, as TF1's
+`ApplyAdam` kernel does: 0.100000024 and 0.0009999871, not the float64 0.1 and
+0.001 rounded to float32), and so that the state has the
 original's checkpoint layout: NAME/Adam, NAME/Adam_1, beta1_power, beta2_power
 and the global step 'Variable'.
 """
@@ -25,6 +27,9 @@ class TF1Adam(tf.Module):
             raise ValueError(f"decay_step must be >= 1, got {decay_step}")
         self.lr, self.decay, self.decay_step = float(lr), float(decay), int(decay_step)
         self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
+        one = tf.constant(1.0, tf.float32)
+        self.one_minus_beta1 = one - tf.constant(beta1, tf.float32)  # float32 as ApplyAdam's T(1) - beta1()
+        self.one_minus_beta2 = one - tf.constant(beta2, tf.float32)
         self.names = [name for name, _ in named_variables]
         self.targets = [var for _, var in named_variables]
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="Variable")
@@ -49,9 +54,9 @@ class TF1Adam(tf.Module):
             if g is None:
                 continue
             g = tf.convert_to_tensor(g)
-            m.assign_add((g - m) * (1.0 - self.beta1))
-            v.assign_add((tf.square(g) - v) * (1.0 - self.beta2))
-            var.assign_sub(lr_t * m / (tf.sqrt(v) + self.epsilon))
+            m.assign_add((g - m) * self.one_minus_beta1)
+            v.assign_add((tf.square(g) - v) * self.one_minus_beta2)
+            var.assign_sub(m * lr_t / (tf.sqrt(v) + self.epsilon))  # the kernel's (m * alpha) / ...
         self.beta1_power.assign(self.beta1_power * self.beta1)
         self.beta2_power.assign(self.beta2_power * self.beta2)
         self.step.assign_add(1)

@@ -76,13 +76,16 @@ def load_tf1(path, model, optimizer=None):
 def export_tf1(path, model, optimizer=None):
     """Writes the model (and Adam state) under the original's names at prefix `path`.
 
-    A TF1 `tf.train.Saver().restore(sess, path)` in the original code loads it;
-    a `checkpoint` state file next to it names it as the latest.
+    Every variable has the original's dtype (float32; the global step int32, as the
+    original's `tf.Variable(0, trainable=False)`), so a TF1 `tf.train.Saver().restore
+    (sess, path)` in the original code loads it; a `checkpoint` state file next to it
+    names it as the latest.
     """
     named = list(model.tf1_variables())
     if optimizer is not None:
         named += list(_slot_names(optimizer))
-        named += [("Variable", optimizer.step), ("beta1_power", optimizer.beta1_power),
+        step = tf.cast(optimizer.step, tf.int32)  # the original's tf.Variable(0): int32 (line 248)
+        named += [("Variable", step), ("beta1_power", optimizer.beta1_power),
                   ("beta2_power", optimizer.beta2_power)]
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)

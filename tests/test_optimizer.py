@@ -26,6 +26,27 @@ def test_first_steps_match_tf1_adam_by_hand():
     assert opt.beta1_power.numpy() == pytest.approx(0.9 ** 3)
 
 
+@pytest.mark.parametrize("shape", [(7, 5), (64, 16)])  # 35: scalar path; 1024: packets
+def test_bit_equal_to_tf1_adam_optimizer_with_staircase_decay(shape):
+    """Ten steps against TF1's own AdamOptimizer (its ApplyAdam kernel) and
+    exponential_decay: `1 - beta` in float32 (0.100000024), not float64's 0.1."""
+    rng = np.random.default_rng(0)
+    init = rng.normal(size=shape).astype(np.float32)
+    mine_var, ref_var = tf.Variable(init), tf.Variable(init)
+    mine = TF1Adam([("w", mine_var)], lr=1e-3, decay=0.96, decay_step=3)
+    step = tf.compat.v1.Variable(0, trainable=False)
+    ref = tf.compat.v1.train.AdamOptimizer(
+        tf.compat.v1.train.exponential_decay(1e-3, step, 3, 0.96, staircase=True))
+    for _ in range(10):
+        g = tf.constant(rng.normal(size=shape).astype(np.float32) * 10 ** rng.uniform(-6, 1))
+        mine.apply_gradients([g])
+        ref.apply_gradients([(g, ref_var)], global_step=step)
+        np.testing.assert_array_equal(mine_var.numpy(), ref_var.numpy())
+    assert int(mine.step.numpy()) == int(step.numpy()) == 10
+    ref_b1, ref_b2 = ref._get_beta_accumulators()
+    assert mine.beta1_power.numpy() == ref_b1.numpy() and mine.beta2_power.numpy() == ref_b2.numpy()
+
+
 def test_epsilon_is_tf1s_1e8():
     """A tiny gradient g gives an update lr_t * g / (|g| + eps): eps 1e-8, not Keras' 1e-7."""
     var = tf.Variable([0.0])

@@ -123,16 +123,22 @@ def test_export_import_round_trip_and_tf1_saver_restores_it(tmp_path):
     assert tf1_checkpoint.load_tf1(path, again, again_opt).endswith("step 5")
     np.testing.assert_array_equal(scores(model)[0], scores(again)[0])
     assert tf.train.latest_checkpoint(str(tmp_path / "out")) == path
-    want_u, want_lstm = model.uEmbed.numpy(), model.lstm.kernel.numpy()
-    graph = tf.Graph()  # the original's side: Saver.restore with its own variables
+    exported = dict(model.tf1_variables())
+    exported.update((n, v) for n, v in tf1_checkpoint._slot_names(optimizer))
+    exported.update(beta1_power=optimizer.beta1_power, beta2_power=optimizer.beta2_power)
+    graph = tf.Graph()  # the original's side: every variable of its graph, its dtypes
     with graph.as_default():
-        uembed = tf.compat.v1.get_variable("uEmbed", shape=[2, U, 8])
-        lstm = tf.compat.v1.get_variable("rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel",
-                                         shape=[16, 32])
+        variables = {name: tf.compat.v1.get_variable(name, shape=var.shape, dtype=tf.float32)
+                     for name, var in exported.items()}
+        variables["Variable"] = tf.compat.v1.Variable(0, trainable=False)  # model.py line 248
+        assert variables["Variable"].dtype.base_dtype == tf.int32
         with tf.compat.v1.Session(graph=graph) as sess:
-            tf.compat.v1.train.Saver([uembed, lstm]).restore(sess, path)
-            np.testing.assert_array_equal(sess.run(uembed), want_u)
-            np.testing.assert_array_equal(sess.run(lstm), want_lstm)
+            tf.compat.v1.train.Saver().restore(sess, path)  # all global variables, as the original
+            restored = sess.run(variables)
+    assert restored.pop("Variable") == 5
+    assert set(restored) == set(exported)
+    for name, value in restored.items():
+        np.testing.assert_array_equal(value, exported[name].numpy(), err_msg=name)
 
 
 def test_structure_is_read_from_shapes(tmp_path):
