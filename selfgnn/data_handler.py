@@ -101,6 +101,17 @@ def rating_matrix(sequences, num_users, num_items):
     return sp.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(num_users, num_items))
 
 
+def _test_items_outside_sequences(sequences, tst_int, test_users):
+    """Test users (ascending) whose test item is not in their sequence; every sequence of
+    `test_users` must be non-empty. One vectorised pass over their concatenated sequences."""
+    lengths = np.fromiter((len(sequences[u]) for u in test_users), np.int64, len(test_users))
+    flat = np.concatenate([sequences[u] for u in test_users])
+    items = np.fromiter((tst_int[u] for u in test_users), np.int64, len(test_users))
+    starts = np.cumsum(lengths) - lengths
+    found = np.logical_or.reduceat(flat == np.repeat(items, lengths), starts)
+    return test_users[~found]
+
+
 def load_dataset(directory, graph_num, test_size, percent=0.0, allow_empty_graphs=False):
     """Loads and validates `directory`; the arguments after it are the flags of the same names.
 
@@ -172,6 +183,15 @@ def load_dataset(directory, graph_num, test_size, percent=0.0, allow_empty_graph
                  f"sequence is its history and holds every interaction, the test item "
                  f"included, so it needs at least one item; fill it or set tst_int[{u}] to None",
                  fix="")
+    outside = _test_items_outside_sequences(sequences, tst_int, test_users)
+    if len(outside):
+        u, others = int(outside[0]), len(outside) - 1
+        _require(False, p,
+                 f"test item {tst_int[u]} of user {u} does not occur in the user's sequence "
+                 f"in {paths['sequence']}" + (f" ({others} other test users have the same "
+                                             f"problem)" if others else "")
+                 + "; the original's data hold the test item as the last entry of the user's "
+                   "sequence: re-prepare the data with `python -m data_prep`", fix="")
 
     p = paths["test_dict"]
     test_dict = objs["test_dict"]

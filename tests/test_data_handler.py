@@ -113,6 +113,17 @@ def corrupt_negative_is_positive(d):
     rewrite(d, "test_dict", td)
 
 
+def first_item_outside(sequence, num_items=60):
+    return next(i for i in range(num_items) if i not in sequence)
+
+
+def corrupt_test_item_outside_sequence(d):
+    tst, seq = read(d, "tst_int"), read(d, "sequence")
+    u = next(i for i, t in enumerate(tst) if t is not None)
+    tst[u] = first_item_outside(seq[u])
+    rewrite(d, "tst_int", tst)
+
+
 def corrupt_shape(d):
     trn = read(d, "trn_mat_time")
     trn[1][1] = sp.csr_matrix((5, 5))
@@ -130,6 +141,7 @@ def corrupt_shape(d):
     (corrupt_item_range, "sequence", "item id 60 outside"),
     (corrupt_tst_len, "tst_int", "has 81 entries"),
     (corrupt_test_item, "tst_int", "not an item id"),
+    (corrupt_test_item_outside_sequence, "tst_int", "does not occur in the user's sequence"),
     (corrupt_remove_key, "test_dict", "is missing"),
     (corrupt_few_negatives, "test_dict", "has 10 negatives, --testSize 50 needs 49"),
     (corrupt_negative_is_positive, "test_dict", "test item is among its own negatives"),
@@ -139,6 +151,29 @@ def test_bad_files_give_one_message_naming_the_file(data_dir, corrupt, file, mes
     with pytest.raises(DataError, match=message) as err:
         load(data_dir)
     assert str(err.value).startswith(str(data_dir / file))
+
+
+def test_test_item_outside_its_sequence_names_user_item_and_fix(data_dir):
+    tst, seq = read(data_dir, "tst_int"), read(data_dir, "sequence")
+    users = [u for u, t in enumerate(tst) if t is not None][:3]
+    for u in users:
+        tst[u] = first_item_outside(seq[u])
+    rewrite(data_dir, "tst_int", tst)
+    with pytest.raises(DataError) as err:
+        load(data_dir)
+    assert str(err.value) == (
+        f"{data_dir / 'tst_int'}: test item {tst[users[0]]} of user {users[0]} does not occur "
+        f"in the user's sequence in {data_dir / 'sequence'} (2 other test users have the same "
+        f"problem); the original's data hold the test item as the last entry of the user's "
+        f"sequence: re-prepare the data with `python -m data_prep`")
+
+
+def test_test_item_anywhere_in_its_sequence_loads(data_dir):
+    tst, seq = read(data_dir, "tst_int"), read(data_dir, "sequence")
+    u = next(u for u, t in enumerate(tst) if t is not None and seq[u][0] != t)
+    tst[u] = seq[u][0]  # the first item, not the last: still part of the user's history
+    rewrite(data_dir, "tst_int", tst)
+    assert load(data_dir).tst_int[u] == seq[u][0]
 
 
 def test_graph_num_larger_than_file(data_dir):

@@ -1,5 +1,7 @@
 """HardGNN flags: defaults, model selection, bounds, and errors as a user meets them."""
+import math
 import os
+import re
 import subprocess
 import sys
 
@@ -58,3 +60,28 @@ def test_hard_k_beyond_the_data_stops_main_with_exit_2(tiny_data_dir, tmp_path):
                            "--hard_k", "59"], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 2
     assert "--hard_k 59 is more than the" in proc.stderr and "lower --hard_k" in proc.stderr
+
+
+FLOAT_FLAGS = [name for name, kind, _, _ in hard_params.ALL_SPECS if kind == "float"]
+
+
+def test_float_flags_cover_the_hardgnn_ones():
+    assert {"cl_weight", "cl_temp", "soft_alpha", "mix_alpha", "leaky", "lr"} <= set(FLOAT_FLAGS)
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+@pytest.mark.parametrize("name", FLOAT_FLAGS)
+def test_every_float_flag_rejects_nan_and_infinity(name, value):
+    message = f"--{name} must be a finite number, got {value}"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        hard_params.preset_params("tiny", **{name: value})
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--cl_temp", "nan"], "--cl_temp must be a finite number, got nan"),
+    (["--mix_alpha", "nan"], "--mix_alpha must be a finite number, got nan"),
+    (["--cl_weight", "inf"], "--cl_weight must be a finite number, got inf"),
+])
+def test_non_finite_hardgnn_flag_on_the_command_line(argv, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse(argv)

@@ -1,4 +1,7 @@
 """Flags: the original's names and defaults, presets, flag files, bounds."""
+import math
+import re
+
 import pytest
 from absl import flags
 
@@ -87,3 +90,38 @@ def test_eval_history_is_an_enum():
     with pytest.raises(flags.IllegalFlagValueError):
         parse(["--eval_history=last"])
     assert parse(["--eval_history=exclude_target"]).eval_history == "exclude_target"
+
+
+FLOAT_FLAGS = [name for name, kind, _, _ in params.FLAG_SPECS if kind == "float"]
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+@pytest.mark.parametrize("name", FLOAT_FLAGS)
+def test_every_float_flag_rejects_nan_and_infinity(name, value):
+    message = f"--{name} must be a finite number, got {value}"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        params.preset_params("tiny", **{name: value})
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--leaky", "nan"], "--leaky must be a finite number, got nan"),
+    (["--lr", "inf"], "--lr must be a finite number, got inf"),
+    (["--ssl_reg=-inf"], "--ssl_reg must be a finite number, got -inf"),
+])
+def test_non_finite_float_on_the_command_line(argv, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse(argv)
+
+
+@pytest.mark.parametrize("save_path", ["", ".", "..", "a/b", "../x", "a\\b", "..\\up"])
+def test_save_path_must_stay_inside_out_dir(save_path):
+    with pytest.raises(ValueError) as err:
+        params.preset_params("tiny", save_path=save_path)
+    message = str(err.value)
+    assert message.startswith(f"--save_path {save_path!r} is not a folder name inside --out_dir")
+    assert "such as amazon" in message
+
+
+@pytest.mark.parametrize("save_path", ["amazon", "run.1", "my-run_2"])
+def test_plain_save_path_names_are_accepted(save_path):
+    assert params.preset_params("tiny", save_path=save_path).save_path == save_path
