@@ -20,7 +20,8 @@
 
 Resume: `results.json` is rewritten after every grid point; rerunning the same command
 skips the finished points (an interrupted point is trained again from its first epoch).
-A run folder holding another configuration is refused.
+The folder is held as SelfGNN's is (`selfgnn.run_folder`): another configuration or a
+second process is refused, and a finished run is not trained again.
 """
 import dataclasses
 import json
@@ -32,12 +33,8 @@ import tensorflow as tf
 
 import baselines
 from baselines.protocol import ProtocolData
-from selfgnn import recovery, trainer
+from selfgnn import recovery, run_folder, trainer
 from selfgnn.logs import Logger, make_print, write_scalar
-
-RESUME_IGNORES = ("resume",)
-"""Flags that may differ between a run and its resumption."""
-
 
 def _shown(res):
     return {"HR": res["HR"], "NDCG": res["NDCG"]}
@@ -65,22 +62,14 @@ class BaselineRun:
         return os.path.join(self.run_dir, *names)
 
     def _resume(self):
-        """The finished grid points of an unfinished run of the same configuration."""
+        """The finished grid points of an unfinished run of this folder."""
         path = self._path("results.json")
-        if not self.params.resume or not os.path.isfile(path):
+        try:
+            old = run_folder.read_json(path, "")
+        except run_folder.FolderConflict as e:
+            self.log(f"warning: {str(e).rstrip('; ')}; its grid points are trained again")
             return
-        with open(path, encoding="utf-8") as f:
-            old = json.load(f)
-        if old.get("status") == "finished":
-            return
-        mine = {k: v for k, v in self.results["flags"].items() if k not in RESUME_IGNORES}
-        theirs = {k: v for k, v in old.get("flags", {}).items() if k not in RESUME_IGNORES}
-        if mine != theirs:
-            name = next(k for k in sorted(set(mine) | set(theirs)) if mine.get(k) != theirs.get(k))
-            raise ValueError(f"{self.run_dir} holds an unfinished run with --{name} "
-                             f"{theirs.get(name)!r}, this one has {mine.get(name)!r}; pass "
-                             f"another --save_path, or --noresume to start it over")
-        self.results["grid"] = old.get("grid", [])
+        self.results["grid"] = (old or {}).get("grid", [])
         self.log("Resumed: %d of %d grid points done" % (len(self.results["grid"]),
                                                         len(self.grid)))
 
@@ -123,7 +112,8 @@ class BaselineRun:
         entry["best_valid_ndcg"] = best["valid"][0]
         reported = "valid" if p.protocol == "clean" else "test"
         os.makedirs(self._path("grid"), exist_ok=True)
-        np.save(self._path("grid", f"point{index}_ranks.npy"), kept[reported])
+        with recovery.writing(self._path("grid")):
+            np.save(self._path("grid", f"point{index}_ranks.npy"), kept[reported])
         return entry
 
     def _scalars(self, index, record):
@@ -134,14 +124,34 @@ class BaselineRun:
         self.writer.flush()
 
     def run(self):
+        """Holds the folder, trains the grid points not done yet, chooses, writes."""
+        with run_folder.claim(self.run_dir, self.params) as folder:
+            mode = run_folder.inspect(self.run_dir, self.params, warn=self.log.plain)
+            if mode == "finished":
+                self.log(run_folder.finished_message(self.run_dir))
+                return run_folder.read_json(self._path("results.json"), "")
+            if mode == "resume":
+                self._resume()
+            with recovery.writing(self.run_dir):
+                folder.commit(start_over=not self.results["grid"])
+                self.log.open(self._path("log.txt"))
+                self.writer = tf.summary.create_file_writer(self._path("tensorboard"))
+            try:
+                with recovery.writing(self.run_dir, tf_errors=False):
+                    return self._run_grid()
+            except recovery.WriteError as e:
+                self.results.update(status="failed", error=str(e))
+                try:
+                    self._write()
+                except recovery.WriteError:
+                    pass  # the disk is still full: the error itself is what matters
+                raise
+
+    def _run_grid(self):
         p = self.params
-        os.makedirs(self.run_dir, exist_ok=True)
-        self.log.open(self._path("log.txt"))
-        self.writer = tf.summary.create_file_writer(self._path("tensorboard"))
         self.log("USER %d ITEM %d" % (self.data.num_users, self.data.num_items))
         self.log("Model %s, protocol %s, seed %d, %d grid point(s), %d epoch(s)"
                  % (p.model, p.protocol, p.seed, len(self.grid), self.epochs))
-        self._resume()
         self.results["status"] = "running"
         for index in range(len(self.results["grid"]), len(self.grid)):
             self.results["grid"].append(self._train_point(index, self.grid[index]))

@@ -86,7 +86,11 @@ def define_flags(flag_values=flags.FLAGS):
 
 
 def from_flags(flag_values=flags.FLAGS):
-    """Checked HardParams; `--model auto` becomes hardgnn iff a HardGNN flag was given."""
+    """Checked HardParams; `--model auto` becomes hardgnn iff a HardGNN flag was given.
+
+    A model other than SelfGNN writes to `<save_path>-<model>` unless --save_path is
+    given, so that `--data amazon` and `--data amazon --hard_k 3` do not share a folder.
+    """
     p = params.from_flags(flag_values, HardParams)
     given = [name for name in HARD_NAMES if flag_values[name].present]
     if p.model == "auto":
@@ -94,6 +98,8 @@ def from_flags(flag_values=flags.FLAGS):
     if p.model in baselines.MODELS and given:
         raise ValueError(f"--{given[0]} is a HardGNN flag, but --model {p.model} is a baseline; "
                          f"drop it or use --model hardgnn")
+    if p.model != "selfgnn" and not flag_values["save_path"].present:
+        p = p.replace(save_path=f"{p.save_path}-{p.model}")  # not SelfGNN's folder of the preset
     return check_hard_params(p)
 
 

@@ -5,6 +5,12 @@ movielens|yelp` applies the original's shell-script values unless a flag is give
 Any HardGNN flag (`--hard_k 3 --cl_weight 0.1`, ...) or `--model hardgnn` trains HardGNN;
 `--model sasrec` (mostpop, itemknn, bprmf, lightgcn, gru4rec) a reference baseline under
 the same protocol (`--protocol original|clean`).
+
+Exit codes: 0 the run finished (or had finished: it is not trained again); 1 a
+non-finite step stopped it, or --nan_policy skip_batch skipped more than
+--max_skipped of its steps; 2 bad flags or data, a run folder holding another
+configuration or written by another process, or no intact checkpoint to resume;
+3 a file could not be written (disk full); 128 + N stopped by signal N (state saved).
 """
 import os
 import sys
@@ -16,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import baselines  # noqa: E402  (after the path fix for a plain checkout)
 from hardgnn import params as hard_params  # noqa: E402
-from selfgnn import data_handler, params  # noqa: E402
+from selfgnn import data_handler, params, run_folder  # noqa: E402
 
 hard_params.define_flags()
 FLAGS = flags.FLAGS
@@ -56,6 +62,11 @@ def main(argv):
     try:
         config = hard_params.from_flags(FLAGS)
         check_writable(config.out_dir, config.save_path)
+        run_dir = os.path.join(config.out_dir, config.save_path)
+        if run_folder.inspect(run_dir, config, warn=lambda m: print(m, file=sys.stderr)) == \
+                "finished":
+            print(run_folder.finished_message(run_dir))
+            return 0
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -76,6 +87,9 @@ def main(argv):
     except recovery.NonFiniteError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except recovery.WriteError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3
     except (data_handler.DataError, cli.DataPrepError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

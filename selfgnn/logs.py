@@ -7,15 +7,29 @@ from tensorflow.core.framework import summary_pb2
 
 
 class Logger:
-    """`Utils/TimeLogger.log`: '<datetime>: <msg>' lines, also appended to a file."""
+    """`Utils/TimeLogger.log`: '<datetime>: <msg>' lines, also appended to a file.
+
+    Lines logged before `open` are written to the file when it opens, so a run's
+    log.txt starts with its first line although the folder is claimed later.
+    """
 
     def __init__(self, stream=None):
         self.stream = stream or sys.stdout
         self.file = None
+        self.pending = []
         self.interactive = getattr(self.stream, "isatty", lambda: False)()
 
     def open(self, path):
         self.file = open(path, "a", encoding="utf-8")
+        self._write("".join(self.pending))
+        self.pending = []
+
+    def _write(self, text):
+        if self.file:
+            self.file.write(text)
+            self.file.flush()
+        else:
+            self.pending.append(text)
 
     def __call__(self, msg, oneline=False):
         line = "%s: %s" % (datetime.datetime.now(), msg)
@@ -24,16 +38,12 @@ class Logger:
                 print(line, end="\r", file=self.stream, flush=True)
             return
         print(line, file=self.stream, flush=True)
-        if self.file:
-            self.file.write(line + "\n")
-            self.file.flush()
+        self._write(line + "\n")
 
     def plain(self, msg=""):
         """A bare print() of the original (no time stamp)."""
         print(msg, file=self.stream, flush=True)
-        if self.file:
-            self.file.write(msg + "\n")
-            self.file.flush()
+        self._write(msg + "\n")
 
 
 def progress_bar(done, total, width=20):

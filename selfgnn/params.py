@@ -11,6 +11,7 @@ means True there; here they are real booleans (`--test=false`, `--notest`), and
 `decay_step = trnNum // batch` is derived exactly as `Params.py` does.
 """
 import dataclasses
+import math
 from typing import Any
 
 from absl import flags
@@ -90,6 +91,9 @@ FLAG_SPECS = (
      "TF op determinism: a killed and resumed run ends with the metrics of an uninterrupted one"),
     ("nan_policy", "enum:stop|skip_batch", "stop",
      "a NaN/Inf loss or gradient stops the run (keeping the last good checkpoint) or skips the batch"),
+    ("max_skipped", "float", 0.1,
+     "with --nan_policy skip_batch, the run fails once more than this fraction of its steps "
+     "so far were skipped"),
     ("select_on", "enum:test|validation", "test",
      "best epoch by test NDCG (the original) or by NDCG on the 'before_test' validation item"),
     ("fast_kernels", "bool", True,
@@ -202,6 +206,8 @@ def check_params(p):
         _check(isinstance(value, _field_type(kind)) or (kind == "float" and isinstance(value, int)
                                                         and not isinstance(value, bool)),
                f"--{name}: expected {kind}, got {value!r}")
+        _check(kind != "float" or math.isfinite(value),
+               f"--{name} must be a finite number, got {value}")
     positive_ints = ("batch", "epoch", "graphNum", "latdim", "ssldim", "testSize",
                      "num_attention_heads", "trnNum", "shoot", "tstEpoch", "pos_length")
     for name in positive_ints:
@@ -224,12 +230,16 @@ def check_params(p):
            f"--trnNum ({p.trnNum}) must be >= --batch ({p.batch}): the learning-rate decay step "
            f"is trnNum // batch and would be 0")
     _check(p.uid >= -1, f"--uid must be >= -1, got {p.uid}")
+    _check(0 <= p.max_skipped <= 1, f"--max_skipped must be in [0, 1] (a fraction of the "
+                                     f"steps), got {p.max_skipped}")
     _check(not (p.load_model and p.load_tf1_checkpoint),
            "--load_model and --load_tf1_checkpoint both load a model; give one of them")
     _check(p.protocol != "clean" or all(getattr(p, k) == v for k, v in CLEAN_PROTOCOL.items()),
            "--protocol clean needs --select_on validation and --eval_history exclude_target")
-    _check(p.save_path and "/" not in p.save_path,
-           f"--save_path must be a plain name (no '/'), got {p.save_path!r}")
+    _check(p.save_path not in ("", ".", "..") and not any(c in p.save_path for c in "/\\"),
+           f"--save_path {p.save_path!r} is not a folder name inside --out_dir (it must not be "
+           f"empty, '.' or '..', nor contain '/' or '\\'); pass a plain folder name such as "
+           f"amazon")
     return p
 
 

@@ -21,7 +21,7 @@ class CheckpointMismatch(ValueError):
 def _reader(path):
     try:
         return tf.train.load_checkpoint(path)
-    except (tf.errors.NotFoundError, tf.errors.DataLossError, ValueError) as e:
+    except (tf.errors.OpError, ValueError) as e:  # OpError itself: 'not an sstable'
         raise CheckpointMismatch(f"{path}: not a readable TF checkpoint ({e}); give the "
                                  f"prefix the original's Saver wrote, e.g. Models/amazon") from e
 

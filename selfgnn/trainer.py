@@ -20,8 +20,8 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from selfgnn import (data_handler, distribute, metrics, published, recovery, sampler,
-                     tf1_checkpoint)
+from selfgnn import (data_handler, distribute, memory, metrics, published, recovery,
+                     run_folder, sampler, tf1_checkpoint)
 from selfgnn.logs import Logger, make_print, progress_bar, write_scalar
 from selfgnn.model import NodeEmbeddings, SelfGNN
 from selfgnn.optimizer import TF1Adam
@@ -128,8 +128,7 @@ class Trainer:
                 if p.nan_policy == "stop":
                     raise recovery.NonFiniteError(
                         f"non-finite {where} at epoch {ep}, step {i}: the update was not "
-                        f"applied and the last good state is kept in {self.run_dir}/latest; "
-                        f"lower --lr, or use --nan_policy skip_batch")
+                        f"applied; {self._kept()}; {self._nan_knobs()}")
                 self.log(f"skipped a non-finite step ({where}) at epoch {ep}, step {i}")
                 skipped += 1
                 continue
@@ -147,10 +146,43 @@ class Trainer:
                     f"resume", self.stop.received)
         if not skipped:
             return {key: val / steps for key, val in sums.items()}
+        self._check_skipped(ep, skipped, steps)
         done = steps - skipped  # means over the applied steps; NaN if none was applied
         means = {key: val / done for key, val in sums.items()} if done else {
             "Loss": math.nan, "preLoss": math.nan}
         return dict(means, skipped_steps=skipped)
+
+    def _kept(self):
+        """Where the last good state is, as the non-finite errors say it."""
+        prefixes = self.latest.prefixes()
+        if not prefixes:
+            return "no epoch had finished, so no state was saved"
+        return f"the last good state is kept in {prefixes[0]}"
+
+    def _nan_knobs(self, skip_batch=True):
+        """The flags that make a step non-finite less likely, with their values."""
+        p = self.params
+        knobs = [f"lower --lr (now {p.lr:g})"]
+        if getattr(p, "model", "selfgnn") == "hardgnn" and p.cl_weight > 0:
+            knobs.append(f"raise --cl_temp (now {p.cl_temp:g}) or lower --cl_weight "
+                         f"(now {p.cl_weight:g})")
+        if skip_batch:
+            knobs.append(f"or pass --nan_policy skip_batch (a run fails when it skips more "
+                         f"than --max_skipped {p.max_skipped:g} of its steps)")
+        return ", ".join(knobs)
+
+    def _check_skipped(self, ep, skipped, steps):
+        """--nan_policy skip_batch: a warning per epoch; the run fails beyond --max_skipped."""
+        before = [e["train"] for e in self.results["epochs"]]
+        total = skipped + sum(t.get("skipped_steps") or 0 for t in before)
+        all_steps = steps * (len(before) + 1)
+        self.log(f"warning: skipped {skipped} of {steps} steps of epoch {ep} (non-finite); "
+                 f"{total} of {all_steps} steps so far")
+        if total > self.params.max_skipped * all_steps:
+            raise recovery.NonFiniteError(
+                f"skipped {total} of {all_steps} steps ({total / all_steps:.0%}), more than "
+                f"--max_skipped {self.params.max_skipped:g}: the run is failed; "
+                f"{self._nan_knobs(skip_batch=False)}")
 
     def test_epoch(self, target=None):
         """`testEpoch`: HR/NDCG at shoot (and 5, 10, 20) over all test users.
@@ -184,11 +216,9 @@ class Trainer:
         """`saveHistory`: the best model and the metrics dict (skipped when --epoch 0)."""
         if self.params.epoch == 0:
             return
-        self.manager.save(checkpoint_number=int(self.optimizer.step.numpy()))
-        tmp = os.path.join(self.run_dir, "history.his.tmp")
-        with open(tmp, "wb") as f:
-            pickle.dump(self.history, f)
-        os.replace(tmp, os.path.join(self.run_dir, "history.his"))
+        recovery.save_checkpoint(self.manager, int(self.optimizer.step.numpy()))
+        recovery.write_atomic(os.path.join(self.run_dir, "history.his"),
+                              lambda f: pickle.dump(self.history, f), binary=True)
         self.log("Model Saved: %s" % self.params.save_path)
 
     def load_model(self, name):
@@ -204,9 +234,15 @@ class Trainer:
             raise FileNotFoundError(
                 f"--load_model {name}: no saved model in {run_dir} (expected best/ and "
                 f"history.his written by a run with --save_path {name})")
-        self.checkpoint.restore(latest).assert_existing_objects_matched()
-        with open(history_path, "rb") as f:
-            self.history = pickle.load(f)
+        try:
+            self.checkpoint.restore(latest).assert_existing_objects_matched()
+            with open(history_path, "rb") as f:
+                self.history = pickle.load(f)
+        except (tf.errors.OpError, AssertionError, ValueError, pickle.UnpicklingError,
+                EOFError) as e:
+            raise ValueError(f"--load_model {name}: {latest} or {history_path} cannot be read "
+                             f"({str(e).strip().splitlines()[0][:160]}); load a run with the "
+                             f"same model flags, or train it again") from e
         self.log("Model Loaded")
         start = len(self.history["TrainLoss"]) * self.params.tstEpoch - (self.params.tstEpoch - 1)
         return max(start, 0)  # an empty history (a converted TF1 model) starts at epoch 0
@@ -224,7 +260,8 @@ class Trainer:
             for name, val in (valid or {}).items():
                 write_scalar(f"valid/{name}", val, epoch)
             write_scalar("train/lr", self.results["epochs"][-1]["lr"], epoch)
-        self.writer.flush()
+        with recovery.writing(os.path.join(self.run_dir, "tensorboard")):
+            self.writer.flush()
         recovery.write_json_atomic(os.path.join(self.run_dir, "results.json"), self.results)
 
     def _append_history(self, split, reses):
@@ -240,9 +277,7 @@ class Trainer:
             int(self.optimizer.step.numpy()))
 
     def _resume(self):
-        """Restores an unfinished run of this folder; returns (start epoch, mid) or None."""
-        if not self.params.resume or recovery.run_status(self.run_dir) in (None, "finished"):
-            return None
+        """Restores the newest intact `latest/` state; returns (start epoch, mid) or None."""
         state = self.latest.load()
         if state is None:
             return None
@@ -253,6 +288,28 @@ class Trainer:
         self.log("Resumed from %s: epoch %d%s" % (state["checkpoint"], state["epoch_done"] + 1,
                                                    f", step {mid['step']}" if mid else ""))
         return state["epoch_done"] + 1, mid
+
+    def _start(self, mode):
+        """(start epoch, mid-epoch position, resumed?) of a resumed, loaded or new run;
+        reads only."""
+        resumed = self._resume() if mode == "resume" else None
+        if resumed:
+            return resumed + (True,)
+        p = self.params
+        if p.load_model is not None:
+            return self.load_model(p.load_model), None, False
+        if p.load_tf1_checkpoint:
+            try:
+                what = tf1_checkpoint.load_tf1(p.load_tf1_checkpoint, self.model, self.optimizer)
+            except tf.errors.OpError as e:  # an index that reads, data that does not
+                raise tf1_checkpoint.CheckpointMismatch(
+                    f"{p.load_tf1_checkpoint}: not a readable TF checkpoint "
+                    f"({e.message.splitlines()[0][:160]}); give the prefix the original's "
+                    f"Saver wrote, e.g. Models/amazon") from e
+            self.log("Model Loaded: %s (%s)" % (p.load_tf1_checkpoint, what))
+            return 0, None, False
+        self.log("Variables Inited")
+        return 0, None, False
 
     def _test_and_keep_best(self, ep):
         """The test of epoch `ep` (and the validation item with --select_on validation)."""
@@ -277,48 +334,59 @@ class Trainer:
     def run(self):
         """`Recommender.run`: train, test every tstEpoch, keep the best, final test, `max` line.
 
-        Resumes an unfinished run of the same folder (--resume); saves `latest` after
-        every epoch; a stop signal or a non-finite step ends the run with the state kept.
+        Holds the run folder (`run_folder.claim`): refuses another configuration or a
+        second process, returns a finished run's results without training again,
+        resumes an unfinished one (--resume), and writes nothing before the model is
+        loaded. Saves `latest` after every epoch; a stop signal, a non-finite step or
+        a failed write ends the run with the state kept and `results.json` saying so.
         """
         p = self.params
-        os.makedirs(self.run_dir, exist_ok=True)
-        self.log.open(os.path.join(self.run_dir, "log.txt"))
-        self.manager = tf.train.CheckpointManager(self.checkpoint,
-                                                  os.path.join(self.run_dir, "best"), max_to_keep=1)
-        self.latest = recovery.LatestState(self.run_dir, self.checkpoint)
-        self.writer = tf.summary.create_file_writer(os.path.join(self.run_dir, "tensorboard"))
-        self.log("USER %d ITEM %d" % (self.data.num_users, self.data.num_items))
-        self.log("Model Prepared")
-        if p.strategy != "default":
-            self.log("Strategy %s: %d replicas in sync" % (p.strategy,
-                                                           self.strategy.num_replicas_in_sync))
-        resumed = self._resume()
-        mid = None
-        if resumed:
-            start, mid = resumed
-        elif p.load_model is not None:
-            start = self.load_model(p.load_model)
-        elif p.load_tf1_checkpoint:
-            start = 0
-            what = tf1_checkpoint.load_tf1(p.load_tf1_checkpoint, self.model, self.optimizer)
-            self.log("Model Loaded: %s (%s)" % (p.load_tf1_checkpoint, what))
-        else:
-            start = 0
-            self.log("Variables Inited")
-        if not resumed and os.path.exists(self.latest.path):  # a finished run starts over
-            os.remove(self.latest.path)
+        with run_folder.claim(self.run_dir, p) as folder:
+            mode = run_folder.inspect(self.run_dir, p, warn=self.log.plain)
+            if mode == "finished":
+                self.log(run_folder.finished_message(self.run_dir))
+                return run_folder.read_json(os.path.join(self.run_dir, "results.json"), "")
+            self.latest = recovery.LatestState(self.run_dir, warn=self.log.plain,
+                                               model=self.model, optimizer=self.optimizer)
+            self.log("USER %d ITEM %d" % (self.data.num_users, self.data.num_items))
+            self.log("Model Prepared")
+            if p.strategy != "default":
+                self.log("Strategy %s: %d replicas in sync"
+                         % (p.strategy, self.strategy.num_replicas_in_sync))
+            start, mid, resumed = self._start(mode)
+            with recovery.writing(self.run_dir):
+                folder.commit(start_over=not resumed)  # a previous run's files go
+                self.log.open(os.path.join(self.run_dir, "log.txt"))
+                self.manager = tf.train.CheckpointManager(
+                    self.checkpoint, os.path.join(self.run_dir, "best"), max_to_keep=1)
+                self.writer = tf.summary.create_file_writer(
+                    os.path.join(self.run_dir, "tensorboard"))
+            return self._train(start, mid)
+
+    def _train(self, start, mid):
+        """The epochs from `start` (inside epoch `start` at `mid`), then `_finish`."""
         self.results["status"] = "running"
         try:
-            with self.stop:
-                for ep in range(start, p.epoch):
-                    self._epoch(ep, mid if mid and mid["epoch"] == ep else None)
-                    mid = None
-        except (recovery.StopRequested, recovery.NonFiniteError) as e:
-            self.results.update(status="stopped" if isinstance(e, recovery.StopRequested)
-                                else "failed", error=str(e))
-            recovery.write_json_atomic(os.path.join(self.run_dir, "results.json"), self.results)
-            self.log(str(e))
+            with recovery.writing(self.run_dir, tf_errors=False):  # log lines too
+                with self.stop:
+                    for ep in range(start, self.params.epoch):
+                        self._epoch(ep, mid if mid and mid["epoch"] == ep else None)
+                        mid = None
+                return self._finish()
+        except (recovery.StopRequested, recovery.NonFiniteError, recovery.WriteError) as e:
+            status = {recovery.StopRequested: "stopped"}.get(type(e), "failed")
+            self.results.update(status=status, error=str(e))
+            try:
+                recovery.write_json_atomic(os.path.join(self.run_dir, "results.json"),
+                                           self.results)
+                self.log(str(e))
+            except (recovery.WriteError, OSError):
+                pass  # the disk is still full: the error itself is what matters
             raise
+
+    def _finish(self):
+        """The final test, the `max` line, the TF1 export and the finished results."""
+        p = self.params
         final = self.test_epoch()
         shown = {"HR": final["HR"], "NDCG": final["NDCG"]}
         self.log(make_print("Test", p.epoch, p.epoch, shown))
@@ -330,7 +398,8 @@ class Trainer:
         if p.export_tf1_checkpoint:
             if self.manager.latest_checkpoint:
                 self.checkpoint.restore(self.manager.latest_checkpoint)
-            tf1_checkpoint.export_tf1(p.export_tf1_checkpoint, self.model, self.optimizer)
+            with recovery.writing(p.export_tf1_checkpoint):
+                tf1_checkpoint.export_tf1(p.export_tf1_checkpoint, self.model, self.optimizer)
             self.log("TF1 checkpoint written: %s" % p.export_tf1_checkpoint)
         self.results.update(final_test=final, status="finished")
         recovery.write_json_atomic(os.path.join(self.run_dir, "results.json"), self.results)
@@ -386,4 +455,5 @@ def run(params, logger=None, model_cls=SelfGNN):
     log("Start")
     dataset = load_data(params, log=log.plain)
     log("Load Data")
+    memory.check_fits(params, dataset.num_users, dataset.num_items)
     return Trainer(params, dataset, model_cls=model_cls, logger=log).run()

@@ -1,7 +1,10 @@
 """Crash safety: kill and resume, graceful stop, the non-finite guard."""
 import io
 import json
+import math
 import os
+import re
+import resource
 import signal
 import subprocess
 import sys
@@ -27,18 +30,98 @@ def test_write_json_atomic_replaces_whole_files(tmp_path):
 
 def test_latest_state_round_trip(tmp_path):
     var = tf.Variable([1.0, 2.0])
-    state = recovery.LatestState(str(tmp_path), tf.train.Checkpoint(v=var))
+    state = recovery.LatestState(str(tmp_path), v=var)
     assert state.load() is None
     first = state.save({"epoch_done": 0}, step=3)
     var.assign([5.0, 6.0])
-    second = state.save({"epoch_done": 1}, step=6)
+    second = state.save({"epoch_done": 1, "loss": float("nan")}, step=6)
     var.assign([0.0, 0.0])
     loaded = state.load()
     assert loaded["epoch_done"] == 1 and loaded["checkpoint"] == second != first
+    assert math.isnan(loaded["loss"])  # the checkpoint's copy is exact; the JSON file is strict
     assert second.endswith("ckpt-6")
     np.testing.assert_array_equal(var.numpy(), [5.0, 6.0])
-    assert tf.train.get_checkpoint_state(str(tmp_path / "latest")).all_model_checkpoint_paths[
-        0] == first  # the previous checkpoint is kept for a kill between the two writes
+    assert state.prefixes() == [second, first]  # the previous one is kept for a damaged newest
+    with open(state.path) as f:
+        readable = json.load(f)
+    assert readable == {"epoch_done": 1, "loss": None, "checkpoint": os.path.join("latest",
+                                                                                  "ckpt-6")}
+
+
+def saved_twice(run_dir):
+    var = tf.Variable([1.0, 2.0])
+    state = recovery.LatestState(run_dir, v=var)
+    state.save({"epoch_done": 0}, step=3)
+    var.assign([5.0, 6.0])
+    state.save({"epoch_done": 1}, step=6)
+    var.assign([0.0, 0.0])
+    return var
+
+
+def test_the_state_needs_neither_json_file_and_survives_a_move(tmp_path):
+    saved_twice(str(tmp_path / "a"))
+    os.remove(tmp_path / "a" / "latest_state.json")
+    os.rename(tmp_path / "a", tmp_path / "b")
+    var = tf.Variable([0.0, 0.0])
+    loaded = recovery.LatestState(str(tmp_path / "b"), v=var).load()
+    assert loaded["epoch_done"] == 1 and loaded["checkpoint"] == str(tmp_path / "b" / "latest"
+                                                                    / "ckpt-6")
+    np.testing.assert_array_equal(var.numpy(), [5.0, 6.0])
+
+
+@pytest.mark.parametrize("damage", ["truncate_data", "delete_index", "garbage_index"])
+def test_a_damaged_newest_checkpoint_falls_back_to_the_older_one(tmp_path, damage):
+    run_dir = str(tmp_path)
+    saved_twice(run_dir)
+    newest = tmp_path / "latest" / "ckpt-6"
+    data, index = f"{newest}.data-00000-of-00001", f"{newest}.index"
+    if damage == "truncate_data":
+        os.truncate(data, 10)
+    elif damage == "delete_index":
+        os.remove(index)
+    else:
+        with open(index, "wb") as f:
+            f.write(b"not an index")
+    warnings, var = [], tf.Variable([0.0, 0.0])
+    loaded = recovery.LatestState(run_dir, warn=warnings.append, v=var).load()
+    assert loaded["epoch_done"] == 0
+    np.testing.assert_array_equal(var.numpy(), [1.0, 2.0])
+    assert len(warnings) == 1 and warnings[0].startswith(
+        f"warning: {os.path.join('latest', 'ckpt-6')} (")
+    assert warnings[0].endswith(f"is damaged; resuming from the older "
+                                f"{os.path.join('latest', 'ckpt-3')}")
+
+
+def test_no_intact_checkpoint_is_one_clear_error(tmp_path):
+    saved_twice(str(tmp_path))
+    for name in os.listdir(tmp_path / "latest"):
+        if name.endswith(".index"):
+            os.remove(tmp_path / "latest" / name)
+    with pytest.raises(recovery.StateError, match=r"no checkpoint in .*latest restores: "
+                                                  r".*ckpt-6 .*ckpt-3 .*--noresume"):
+        recovery.LatestState(str(tmp_path), v=tf.Variable([0.0, 0.0])).load()
+
+
+def test_a_failed_write_is_one_error_and_leaves_the_old_file(tmp_path):
+    path = str(tmp_path / "r.json")
+    recovery.write_json_atomic(path, {"a": 1})
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64, hard))  # as a full disk: writes fail
+    try:
+        with pytest.raises(recovery.WriteError, match=r"cannot write .*r\.json \(File "
+                                                      r"too large\); free space there"):
+            recovery.write_json_atomic(path, {"a": "x" * 1000})
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    with pytest.raises(TypeError):
+        recovery.write_json_atomic(path, {"a": object()})  # fails inside the dump
+    assert os.listdir(tmp_path) == ["r.json"]
+    assert json.loads(open(path).read()) == {"a": 1}
+
+
+def test_results_are_strict_json():
+    assert recovery.strict({"a": [1.0, float("nan")], "b": {"c": float("inf")}, "d": "x"}) == {
+        "a": [1.0, None], "b": {"c": None}, "d": "x"}
 
 
 def test_stop_signal_catches_sigterm_and_restores_the_handler():
@@ -145,22 +228,33 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_state(tiny_data_dir, tmp_
     assert all(np.all(np.isfinite(v.numpy())) for _, v in t.model.tf1_variables())
 
 
-def test_skip_batch_policy_keeps_training(tiny_data_dir, tmp_path):
-    t = make_trainer(tiny_data_dir, tmp_path, lr=1e30, epoch=2, tstEpoch=1,
-                     nan_policy="skip_batch")
-    results = t.run()
+def test_skip_batch_policy_keeps_training_and_warns(tiny_data_dir, tmp_path):
+    out = io.StringIO()
+    p = params.preset_params("tiny", data_dir=str(tiny_data_dir), out_dir=str(tmp_path),
+                             lr=1e30, epoch=2, tstEpoch=1, nan_policy="skip_batch",
+                             max_skipped=1.0)
+    data = data_handler.load_dataset(os.path.join(str(tiny_data_dir), "tiny"), p.graphNum,
+                                     p.testSize)
+    results = trainer.Trainer(p, data, logger=trainer.Logger(out)).run()
     assert results["status"] == "finished"
-    assert sum(e["train"].get("skipped_steps", 0) for e in results["epochs"]) > 0
+    skipped = [e["train"].get("skipped_steps", 0) for e in results["epochs"]]
+    assert sum(skipped) > 0
+    warned = [int(m.group(1)) for m in re.finditer(r"warning: skipped (\d+) of \d+ steps of "
+                                                   r"epoch \d+", out.getvalue())]
+    assert warned == [n for n in skipped if n]
 
 
-def test_a_finished_run_starts_over_without_its_old_state(tiny_data_dir, tmp_path):
-    make_trainer(tiny_data_dir, tmp_path, epoch=1, tstEpoch=1).run()
-    state = tmp_path / "tiny" / "latest_state.json"
-    assert json.loads(state.read_text())["epoch_done"] == 0
+def test_a_finished_run_is_kept_and_noresume_starts_it_over(tiny_data_dir, tmp_path):
+    first = make_trainer(tiny_data_dir, tmp_path, epoch=1, tstEpoch=1).run()
     again = make_trainer(tiny_data_dir, tmp_path, epoch=1, tstEpoch=1)
-    again._save_latest = lambda *args, **kwargs: None  # as if killed before its first save
-    results = again.run()
-    assert not state.exists()  # a later resume cannot pick up the finished run's state
+    kept = again.run()
+    assert kept["best"] == first["best"] and kept["status"] == "finished"
+    assert int(again.optimizer.step.numpy()) == 0  # not trained again
+    over = make_trainer(tiny_data_dir, tmp_path, epoch=1, tstEpoch=1, resume=False)
+    over._save_latest = lambda *args, **kwargs: None  # as if killed before its first save
+    results = over.run()
+    assert not os.path.exists(tmp_path / "tiny" / "latest_state.json")
+    assert not os.path.exists(tmp_path / "tiny" / "latest")  # nothing left to resume wrongly
     assert [e["epoch"] for e in results["epochs"]] == [0]
 
 

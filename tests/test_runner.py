@@ -100,7 +100,7 @@ def test_mostpop_through_run_main(tiny_data_dir, tmp_path):
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Model mostpop, protocol clean, seed 100" in proc.stdout
-    results = json.loads((tmp_path / "tiny" / "results.json").read_text())
+    results = json.loads((tmp_path / "tiny-mostpop" / "results.json").read_text())  # own folder
     assert results["flags"]["protocol"] == "clean" and results["flags"]["model"] == "mostpop"
     assert results["best"]["epoch"] == 0 and 0 <= results["best"]["HR"] <= 1
     bad = subprocess.run([sys.executable, os.path.join(ROOT, "run", "main.py"), "--model",
