@@ -2,7 +2,7 @@
 
 `python run/main.py --model sasrec --data ml-100k [--protocol clean] [--seed 1]`:
 
-1. the data set is loaded as for SelfGNN (`selfgnn.trainer.load_data`) and cut by the
+1. the data set is loaded as for SelfGNN (`selfgnn.data_handler.load_for`) and cut by the
    protocol (`baselines.protocol.ProtocolData`);
 2. each point of the model's grid (`--baseline_grid`, else its defaults alone) is
    trained for `--epoch` epochs (or the model's fixed count), and every `--tstEpoch`
@@ -33,7 +33,7 @@ import tensorflow as tf
 
 import baselines
 from baselines.protocol import ProtocolData
-from selfgnn import recovery, run_folder, trainer
+from selfgnn import data_handler, recovery, run_folder
 from selfgnn.logs import Logger, make_print, write_scalar
 
 def _shown(res):
@@ -178,6 +178,6 @@ def run(params, logger=None):
     """Loads the data of `params`, trains and evaluates the baseline `params.model`."""
     log = logger or Logger()
     log("Start")
-    dataset = trainer.load_data(params, log=log.plain)
+    dataset = data_handler.load_for(params, log=log.plain)
     log("Load Data")
     return BaselineRun(params, dataset, log).run()

@@ -22,8 +22,6 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 SIZES = {"tiny": ("tiny", "tiny"), "small": ("small", "small"), "amazonlike": ("amazonlike", "amazon")}
 
 

@@ -64,7 +64,8 @@ def ensure_movielens(name, data_dir, log=print):
 
 
 def _test_users(text):
-    return None if text == "all" else int(text)
+    """'all' (kept as the word, so that it differs from 'not given') or a count."""
+    return text if text == "all" else int(text)
 
 
 def parse_args(argv):
@@ -100,8 +101,8 @@ def _config(args):
                if getattr(args, k) is not None}
     if args.filters:
         changes["filters"] = pipeline.parse_filters(args.filters)
-    if args.test_users is not None:
-        changes["test_users"] = args.test_users
+    if args.test_users is not None:  # 'all' is the pipeline's None: every user
+        changes["test_users"] = None if args.test_users == "all" else args.test_users
     config = dataclasses.replace(config, **changes)
     for name in ("negatives", "graphs"):
         if getattr(config, name) < 1:

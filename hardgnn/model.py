@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
-from hardgnn import negatives
+from hardgnn import negatives, params as hard_params
 from selfgnn import losses
 from selfgnn.model import SelfGNN
 
@@ -47,7 +47,7 @@ class HardGNN(SelfGNN):
         self.epoch = tf.Variable(0, trainable=False, name="hard_epoch")    # for --curriculum
         if params.neg_mode == "ppr":
             self.train_rows = rows
-            first, last = negatives.band_ranks(num_items, negatives.parse_band(params.ppr_band))
+            first, last = negatives.band_ranks(num_items, hard_params.parse_band(params.ppr_band))
             self.ppr_band = tf.Variable(tf.zeros([num_users, last - first], tf.int32),
                                         trainable=False, name="ppr_band")  # [U, n]
             self.ppr_ready = False
@@ -67,7 +67,7 @@ class HardGNN(SelfGNN):
         if self.params.neg_mode == "ppr" and not self.ppr_ready:
             start = time.perf_counter()
             self.ppr_band.assign(negatives.ppr_bands(
-                self.train_rows, negatives.parse_band(self.params.ppr_band)))
+                self.train_rows, hard_params.parse_band(self.params.ppr_band)))
             self.ppr_ready = True
             users, width = self.ppr_band.shape
             return (f"PPR bands: {width} items for each of {users} users "

@@ -47,18 +47,6 @@ def dns_select(pool_scores, pool):
     return tf.gather(pool, best, batch_dims=1)
 
 
-def parse_band(text):
-    """`--ppr_band LOW,HIGH` -> (low, high), rank fractions with 0 <= low < high <= 1."""
-    try:
-        low, high = (float(x) for x in text.split(","))
-    except ValueError:
-        raise ValueError(f"--ppr_band must be LOW,HIGH (two rank fractions such as "
-                         f"0.02,0.1), got {text!r}") from None
-    if not 0.0 <= low < high <= 1.0:
-        raise ValueError(f"--ppr_band needs 0 <= LOW < HIGH <= 1, got {text!r}")
-    return low, high
-
-
 def band_ranks(num_items, band):
     """[first, last) ranks of the band among `num_items` (at least one rank)."""
     low, high = band

@@ -2,8 +2,7 @@
 from absl import flags
 
 import baselines
-from hardgnn import negatives
-from selfgnn import params
+from selfgnn import flag_help, params
 
 HARD_FLAG_SPECS = (
     ("model", "enum:" + "|".join(("auto", "selfgnn", "hardgnn") + tuple(baselines.MODELS)), "auto",
@@ -58,6 +57,18 @@ ALL_SPECS = params.FLAG_SPECS + HARD_FLAG_SPECS
 HardParams = params.make_params_class(ALL_SPECS, "HardParams")
 
 
+def parse_band(text):
+    """`--ppr_band LOW,HIGH` -> (low, high), rank fractions with 0 <= low < high <= 1."""
+    try:
+        low, high = (float(x) for x in text.split(","))
+    except ValueError:
+        raise ValueError(f"--ppr_band must be LOW,HIGH (two rank fractions such as "
+                         f"0.02,0.1), got {text!r}") from None
+    if not 0.0 <= low < high <= 1.0:
+        raise ValueError(f"--ppr_band needs 0 <= LOW < HIGH <= 1, got {text!r}")
+    return low, high
+
+
 def check_hard_params(p):
     """Bounds of the HardGNN flags (hard_k against the data is checked by the model)."""
     if p.hard_k < 1:
@@ -71,7 +82,7 @@ def check_hard_params(p):
     for name in ("soft_alpha", "mix_alpha"):
         if not 0.0 <= getattr(p, name) < 1.0:
             raise ValueError(f"--{name} must be in [0, 1), got {getattr(p, name)}")
-    negatives.parse_band(p.ppr_band)
+    parse_band(p.ppr_band)
     if p.hard_in_rec and p.neg_mode in ("dns", "mix"):
         raise ValueError(f"--hard_in_rec does nothing with --neg_mode {p.neg_mode}, which "
                          f"chooses the ranking negatives itself; drop one of them")
@@ -79,6 +90,14 @@ def check_hard_params(p):
         raise ValueError("--shared_negatives is not available with --neg_mode ppr (each "
                          "user has its own PPR band); use hard, random, dns or mix")
     return p
+
+
+def help_groups():
+    """Every flag of `run/main.py` as (title, specs) groups for `--help`."""
+    models = [spec for spec in HARD_FLAG_SPECS if spec[0] in ("model", "baseline_grid")]
+    hard = [spec for spec in HARD_FLAG_SPECS if spec[0] in HARD_NAMES]
+    return (flag_help.help_groups() + [("Model choice and baselines", models),
+                                       ("HardGNN (any of these trains HardGNN)", hard)])
 
 
 def define_flags(flag_values=flags.FLAGS):

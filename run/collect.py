@@ -10,9 +10,7 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from selfgnn import recovery  # noqa: E402
+from selfgnn import recovery
 
 METRICS = ("HR10", "NDCG10", "HR20", "NDCG20")
 

@@ -24,11 +24,9 @@ import time
 
 from absl import app, flags
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import baselines  # noqa: E402
-from hardgnn import params as hard_params  # noqa: E402
-from selfgnn import launch, params  # noqa: E402
+import baselines
+from hardgnn import params as hard_params
+from selfgnn import launch, params
 
 hard_params.define_flags()
 flags.DEFINE_integer("seeds", 5, "seeds per model and protocol", lower_bound=1)

@@ -18,9 +18,7 @@ import sys
 import numpy as np
 from absl import app, flags, logging
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from selfgnn import params  # noqa: E402
+from selfgnn import params
 
 params.define_flags()
 flags.DEFINE_string("tf1_checkpoint", None, "prefix of the original's checkpoint")

@@ -23,10 +23,8 @@ import sys
 
 from absl import app, flags, logging
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from hardgnn import params as hard_params, plots  # noqa: E402
-from selfgnn import params, published  # noqa: E402
+from hardgnn import params as hard_params, plots
+from selfgnn import params, published
 
 hard_params.define_flags()
 flags.DEFINE_list("grid_k", ["3", "5", "7"], "values of K (--hard_k)")
@@ -136,7 +134,7 @@ def main(argv):
     grid_dir = FLAGS.grid_dir or os.path.join(base.out_dir, f"grid_{base.data}")
     os.makedirs(grid_dir, exist_ok=True)
     try:
-        dataset = trainer.load_data(base, log=log.plain)
+        dataset = data_handler.load_for(base, log=log.plain)
         common = dict(out_dir=grid_dir, select_on="validation", load_model=None)
         grid_rows = []
         for i, (k, lam) in enumerate((k, lam) for k in ks for lam in lambdas):

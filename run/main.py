@@ -1,6 +1,6 @@
 """Train and evaluate SelfGNN: `python run/main.py --data amazon` (the original's main.py).
 
-Flags are the original's (`python run/main.py --helpfull`); `--data amazon|gowalla|
+Flags are the original's (`python run/main.py --help`, grouped); `--data amazon|gowalla|
 movielens|yelp` applies the original's shell-script values unless a flag is given.
 Any HardGNN flag (`--hard_k 3 --cl_weight 0.1`, ...) or `--model hardgnn` trains HardGNN;
 `--model sasrec` (mostpop, itemknn, bprmf, lightgcn, gru4rec) a reference baseline under
@@ -18,11 +18,9 @@ import tempfile
 
 from absl import app, flags, logging
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import baselines  # noqa: E402  (after the path fix for a plain checkout)
-from hardgnn import params as hard_params  # noqa: E402
-from selfgnn import data_handler, params, run_folder  # noqa: E402
+import baselines
+from hardgnn import params as hard_params
+from selfgnn import data_handler, flag_help, params, run_folder
 
 hard_params.define_flags()
 FLAGS = flags.FLAGS
@@ -70,8 +68,10 @@ def main(argv):
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    from data_prep import cli  # noqa: E402
-    from selfgnn import recovery, trainer  # TensorFlow is imported only once the flags are good
+    from selfgnn import quiet
+    quiet.import_tensorflow(config.tf_log_level)  # only once the flags are good
+    from data_prep import cli
+    from selfgnn import recovery, trainer
     try:
         if config.model in baselines.MODELS:
             from baselines import runner
@@ -97,4 +97,7 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    if any(arg in ("--help", "-h", "-?", "--usage") for arg in sys.argv[1:]):
+        print(flag_help.usage(hard_params.help_groups(), __doc__))
+        sys.exit(0)
     app.run(main, argv=params.normalize_bool_args(sys.argv, hard_params.ALL_SPECS))

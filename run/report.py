@@ -19,9 +19,7 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from selfgnn import aggregate, published, recovery  # noqa: E402
+from selfgnn import aggregate, published, recovery
 
 METRICS = published.METRICS
 LABELS = dict(published.COMPARED)

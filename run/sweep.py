@@ -16,10 +16,8 @@ import sys
 
 from absl import app, flags
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from hardgnn import params as hard_params  # noqa: E402
-from selfgnn import launch, params  # noqa: E402
+from hardgnn import params as hard_params
+from selfgnn import launch, params
 
 hard_params.define_flags()
 flags.DEFINE_multi_string("grid", [], "NAME=V1,V2,...: a flag of run/main.py and its values")

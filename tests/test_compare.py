@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -14,6 +16,7 @@ def compare(*args):
                           timeout=900)
 
 
+@pytest.mark.slow
 def test_compare_runs_resumes_and_tabulates(tiny_data_dir, tmp_path):
     args = ("--data_dir", tiny_data_dir, "--data", "tiny", "--epoch", "1", "--tstEpoch", "1",
             "--seeds", "2", "--models", "mostpop,selfgnn", "--out", tmp_path, "--jobs", "2")

@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from data_prep import synthetic
-from selfgnn import data_handler
+from selfgnn import data_handler, params
 from selfgnn.data_handler import DataError
 
 
@@ -206,3 +206,31 @@ def test_short_users_load(tmp_path):
         data["tst_int"][5] = data["sequence"][5][0]
     synthetic.write(data, str(tmp_path / "tiny"))
     assert len(load(tmp_path / "tiny").sequences[5]) == 1
+
+
+def test_paper_check_names_the_papers_user_counts():
+    assert data_handler.paper_check("amazon", 11199) == "amazon: 11199 users, as the paper's"
+    assert data_handler.paper_check("yelp", 500) == (
+        "warning: yelp has 500 users, the paper's has 19751: these are not the paper's yelp "
+        "data, and its published numbers do not apply")
+    assert data_handler.paper_check("ml-100k", 943) is None
+
+
+def test_missing_paper_data_says_where_to_get_it(tmp_path):
+    with pytest.raises(DataError, match=r"git clone https://github.com/HKUDS/SelfGNN` and pass "
+                                        r"--data_dir SelfGNN/Datasets"):
+        data_handler.load_dataset(str(tmp_path / "amazon"), 5, 1000)
+
+
+def test_load_for_prepares_a_movielens_set_on_first_use(tmp_path, monkeypatch):
+    from data_prep import cli
+    inter = tmp_path / "fake.inter"
+    pairs = [(u, (3 * u + j) % 20) for u in range(12) for j in range(10)]
+    inter.write_text("user_id:token\titem_id:token\trating:float\ttimestamp:float\n" + "".join(
+        f"{u}\tmovie {i}\t4\t{881250949 + 3600 * k}\n" for k, (u, i) in enumerate(pairs)))
+    calls = []
+    monkeypatch.setattr(cli.movielens, "fetch_inter", lambda name: calls.append(name) or inter)
+    p = params.preset_params("ml-100k", data_dir=str(tmp_path / "Datasets"), testSize=6)
+    data = data_handler.load_for(p, log=lambda *a: None)
+    assert calls == ["ml-100k"] and (data.num_users, data.num_items) == (12, 20)
+    assert data_handler.load_for(p, log=lambda *a: None).num_users == 12 and calls == ["ml-100k"]

@@ -109,6 +109,7 @@ def run_strategy(data_dir, out_dir, strategy, model):
 
 
 @pytest.mark.parametrize("model", ["selfgnn", "hardgnn"])
+@pytest.mark.slow
 def test_mirrored_on_two_logical_cpus_matches_one_device(tiny_data_dir, tmp_path, model):
     """2 epochs on tiny data, dropout on (keepRate 0.5), same seed.
 

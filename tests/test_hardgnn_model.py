@@ -164,6 +164,7 @@ def test_hard_k_larger_than_eligible_items_is_an_error():
         make_model(hard_k=10)
 
 
+@pytest.mark.slow
 def test_cl_weight_zero_is_selfgnn_bit_for_bit(tiny_data_dir, tmp_path):
     runs, weights = [], []
     for model_cls, p in (
@@ -279,6 +280,7 @@ def test_bad_strategy_flags(flags, message):
     dict(neg_mode="random", shared_negatives=True, soft_alpha=0.2),
     dict(curriculum=True, hard_in_rec=True),
 ])
+@pytest.mark.slow
 def test_every_strategy_trains_on_tiny_data(tiny_data_dir, tmp_path, flags):
     p = hard_params.preset_params("tiny", hard_k=3, epoch=2, tstEpoch=1,
                                   data_dir=str(tiny_data_dir), out_dir=str(tmp_path), **flags)

@@ -27,14 +27,6 @@ def test_dns_select_takes_the_best_scoring_item_of_each_pool():
     np.testing.assert_array_equal(negatives.dns_select(scores, pool), [7, 1])
 
 
-@pytest.mark.parametrize("text,message", [("0.1", "LOW,HIGH"), ("a,b", "LOW,HIGH"),
-                                          ("0.2,0.1", "0 <= LOW < HIGH <= 1"),
-                                          ("-0.1,0.5", "0 <= LOW < HIGH <= 1")])
-def test_bad_band_is_an_error(text, message):
-    with pytest.raises(ValueError, match=message):
-        negatives.parse_band(text)
-
-
 @pytest.mark.parametrize("items,band,ranks", [(1000, (0.02, 0.1), (20, 100)),
                                               (30821, (0.02, 0.1), (616, 3082)),
                                               (10, (0.0, 0.01), (0, 1)),

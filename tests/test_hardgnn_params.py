@@ -53,6 +53,7 @@ def test_bounds(argv, message):
         parse(argv)
 
 
+@pytest.mark.slow
 def test_hard_k_beyond_the_data_stops_main_with_exit_2(tiny_data_dir, tmp_path):
     env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "run", "main.py"), "--data", "tiny",
@@ -85,3 +86,22 @@ def test_every_float_flag_rejects_nan_and_infinity(name, value):
 def test_non_finite_hardgnn_flag_on_the_command_line(argv, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         parse(argv)
+
+
+@pytest.mark.parametrize("text,message", [("0.1", "LOW,HIGH"), ("a,b", "LOW,HIGH"),
+                                          ("0.2,0.1", "0 <= LOW < HIGH <= 1"),
+                                          ("-0.1,0.5", "0 <= LOW < HIGH <= 1")])
+def test_bad_band_is_an_error(text, message):
+    with pytest.raises(ValueError, match=message):
+        hard_params.parse_band(text)
+
+
+def test_flags_parse_without_tensorflow():
+    """A bad flag is answered at once: parsing never imports TensorFlow."""
+    code = ("import sys; sys.argv = ['x']; from absl import flags; from hardgnn import params;"
+            "params.define_flags(); flags.FLAGS(['x', '--data', 'tiny', '--hard_k', '3']);"
+            "params.from_flags(); print('tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                         timeout=60)
+    assert out.stdout.strip() == "False", out.stderr[-2000:]

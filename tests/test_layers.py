@@ -193,11 +193,16 @@ def test_lstm_gate_order_and_forget_bias():
     out = cell(tf.constant([[[1.0]]])).numpy()
     c = np_sigmoid(1.0) * np.tanh(2.0)  # c0 = 0, so the forget gate (3 + 1.0) is multiplied by 0
     np.testing.assert_allclose(out, [[[np.tanh(c) * np_sigmoid(4.0)]]], rtol=1e-6)
-    # Second step: the constant forget bias 1.0 enters sigmoid(f + 1).
-    cell.kernel.assign([[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
-    out2 = cell(tf.constant([[[1.0], [1.0]]])).numpy()
-    c1 = 0.5 * np.tanh(0.0)
-    assert out2[0, 1, 0] == pytest.approx(np.tanh(c1 * np_sigmoid(1.0) + 0.5 * 0) * 0.5)
+    # The constant forget bias 1.0. The cell always starts from c = 0, so step 1 (input 1,
+    # the kernel above) makes the non-zero state c1 = c; step 2 has input 0 and zero recurrent
+    # weights, so all its gates are 0 (bias variable 0) and
+    # c2 = sigmoid(0 + forget_bias) * c1 + sigmoid(0) * tanh(0) = sigmoid(1.0) * c1.
+    out2 = cell(tf.constant([[[1.0], [0.0]]])).numpy()
+    c1 = c
+    assert c1 == pytest.approx(0.7048, abs=1e-4)  # non-zero
+    c2 = np_sigmoid(1.0) * c1  # forget bias 0 would give 0.5 * c1, forget bias 2 0.881 * c1
+    np.testing.assert_allclose(out2[0, :, 0], [np.tanh(c1) * np_sigmoid(4.0),
+                                               np.tanh(c2) * np_sigmoid(0.0)], rtol=1e-6)
 
 
 def test_lstm_matches_numpy_on_random_weights():

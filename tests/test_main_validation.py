@@ -233,6 +233,7 @@ def shorten_users(seq, d):
     seq[u] = [tst[u]]
 
 
+@pytest.mark.slow
 def test_users_with_zero_or_one_interaction_train(main_module, capsys, dirs):
     data_dir, out_dir = dirs
     edit("sequence", shorten_users)(data_dir / "tiny")
@@ -248,6 +249,7 @@ def run_subprocess(*args):
                           text=True, env=env, timeout=600)
 
 
+@pytest.mark.slow
 def test_empty_graph_subprocess_error(dirs):
     data_dir, out_dir = dirs
     edit("trn_mat_time", empty_graph)(data_dir / "tiny")
@@ -259,6 +261,7 @@ def test_empty_graph_subprocess_error(dirs):
     assert os.listdir(out_dir) == []
 
 
+@pytest.mark.slow
 def test_empty_graph_trains_with_allow_empty_graphs(dirs):
     data_dir, out_dir = dirs
     edit("trn_mat_time", empty_graph)(data_dir / "tiny")
@@ -283,3 +286,15 @@ def test_writable_check_leaves_a_folder_another_run_uses(main_module, tmp_path):
     finally:
         os.rmdir = original_rmdir
     assert sorted(os.listdir(out_dir)) == ["other_run"]
+
+
+def test_help_is_grouped_instant_and_exits_0():
+    proc = subprocess.run([sys.executable, MAIN, "--help"], capture_output=True, text=True,
+                          timeout=60, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert proc.returncode == 0
+    titles = [line for line in proc.stdout.splitlines() if line.endswith(":")
+              and not line.startswith(" ")]
+    assert titles == ["SelfGNN model (the original's flags; --data NAME applies its shell "
+                      "script):", "Data and protocol:", "Run:", "Model choice and baselines:",
+                      "HardGNN (any of these trains HardGNN):"]
+    assert "  --hard_k (int, default 5)" in proc.stdout

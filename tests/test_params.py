@@ -15,7 +15,9 @@ ORIGINAL_DEFAULTS = dict(
     trnNum=10000, load_model=None, shoot=10, data="yelp", target="buy", deep_layer=0, mult=100,
     keepRate=0.5, slot=1, graphSampleN=15000, divSize=10000, tstEpoch=3, subUsrSize=10,
     subUsrDcy=0.9, leaky=0.5, hyperReg=1e-4, temp=1, ssl_reg=1e-4, percent=0.0, pos_length=200,
-    att_size=12000, att_layer=4, pred_num=5, nfs=False, test=True, ssl=True, uid=0)
+    att_size=12000, att_layer=4, pred_num=5, nfs=False, test=True, ssl=True)
+# uid: the original's 0 prints one score bare in every test batch; the port's default is
+# -1 (off) and --uid N prints it labelled (a deviation, README).
 
 
 def parse(argv):
@@ -125,3 +127,17 @@ def test_save_path_must_stay_inside_out_dir(save_path):
 @pytest.mark.parametrize("save_path", ["amazon", "run.1", "my-run_2"])
 def test_plain_save_path_names_are_accepted(save_path):
     assert params.preset_params("tiny", save_path=save_path).save_path == save_path
+
+
+def test_uid_is_off_by_default_unlike_the_original():
+    assert parse([]).uid == -1 and parse(["--uid", "0"]).uid == 0
+
+
+def test_preset_applies_a_paper_preset_to_another_data_name():
+    p = parse(["--data", "mine", "--preset", "amazon", "--lr", "0.002"])
+    want = params.PRESETS["amazon"]
+    assert (p.data, p.save_path, p.graphNum, p.gnn_layer, p.lr) == (
+        "mine", "mine", want["graphNum"], want["gnn_layer"], 0.002)
+    assert parse(["--data", "mine", "--preset", "amazon", "--save_path", "x"]).save_path == "x"
+    with pytest.raises(ValueError, match="--preset nope: no such preset; choose one of amazon"):
+        parse(["--data", "mine", "--preset", "nope"])

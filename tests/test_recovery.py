@@ -178,6 +178,7 @@ def uninterrupted(slow_data, tmp_path_factory):
     return finish(slow_data, tmp_path_factory.mktemp("whole"))[1]
 
 
+@pytest.mark.slow
 def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(slow_data, uninterrupted,
                                                                    tmp_path):
     proc = start(slow_data, tmp_path)
@@ -192,6 +193,7 @@ def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(slow_data, un
     assert comparable(resumed) == comparable(uninterrupted)
 
 
+@pytest.mark.slow
 def test_sigterm_stops_after_the_step_and_resumes_mid_epoch(slow_data, uninterrupted, tmp_path):
     proc = start(slow_data, tmp_path)
     wait_for(proc, "Epoch 0/4, Test")
@@ -216,6 +218,7 @@ def make_trainer(data_dir, out_dir, **overrides):
     return trainer.Trainer(p, data, logger=trainer.Logger(io.StringIO()))
 
 
+@pytest.mark.slow
 def test_non_finite_loss_stops_and_keeps_the_last_good_state(tiny_data_dir, tmp_path):
     t = make_trainer(tiny_data_dir, tmp_path, lr=1e30, epoch=3, tstEpoch=1)
     with pytest.raises(recovery.NonFiniteError, match=r"non-finite .* at epoch \d+, step \d+"):
@@ -228,6 +231,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_state(tiny_data_dir, tmp_
     assert all(np.all(np.isfinite(v.numpy())) for _, v in t.model.tf1_variables())
 
 
+@pytest.mark.slow
 def test_skip_batch_policy_keeps_training_and_warns(tiny_data_dir, tmp_path):
     out = io.StringIO()
     p = params.preset_params("tiny", data_dir=str(tiny_data_dir), out_dir=str(tmp_path),
@@ -244,6 +248,7 @@ def test_skip_batch_policy_keeps_training_and_warns(tiny_data_dir, tmp_path):
     assert warned == [n for n in skipped if n]
 
 
+@pytest.mark.slow
 def test_a_finished_run_is_kept_and_noresume_starts_it_over(tiny_data_dir, tmp_path):
     first = make_trainer(tiny_data_dir, tmp_path, epoch=1, tstEpoch=1).run()
     again = make_trainer(tiny_data_dir, tmp_path, epoch=1, tstEpoch=1)
@@ -258,6 +263,7 @@ def test_a_finished_run_is_kept_and_noresume_starts_it_over(tiny_data_dir, tmp_p
     assert [e["epoch"] for e in results["epochs"]] == [0]
 
 
+@pytest.mark.slow
 def test_a_non_finite_logged_term_also_blocks_the_update(tiny_data_dir, tmp_path):
     """The error says the update was not applied: true even when only a logged term is bad."""
     from selfgnn.model import SelfGNN

@@ -92,6 +92,7 @@ def test_resume_skips_finished_points_and_refuses_other_flags(oracle, tiny_data_
         run(tiny_data_dir, tmp_path, lr=0.02)
 
 
+@pytest.mark.slow
 def test_mostpop_through_run_main(tiny_data_dir, tmp_path):
     env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "run", "main.py"), "--model",

@@ -61,6 +61,7 @@ def test_padding_is_invisible(trained, data):
                                atol=1e-5)
 
 
+@pytest.mark.slow
 def test_training_lowers_the_loss_and_is_seeded(data):
     losses = []
     for _ in range(2):

@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -19,6 +21,7 @@ def sweep(data_dir, sweep_dir, *extra):
                   "--epoch", "1", "--tstEpoch", "1", *extra)
 
 
+@pytest.mark.slow
 def test_local_sweep_runs_the_grid_resumes_and_collects(tiny_data_dir, tmp_path):
     proc = sweep(tiny_data_dir, tmp_path, "--launcher", "local", "--jobs", "2")
     assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]

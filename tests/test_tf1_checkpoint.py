@@ -147,6 +147,7 @@ def test_structure_is_read_from_shapes(tmp_path):
         users=U, items=I, graphNum=2, latdim=8, gnn_layer=2, att_layer=2, ssldim=4, pos_length=5)
 
 
+@pytest.mark.slow
 def test_main_evaluates_a_tf1_checkpoint_with_epoch_0(tiny_data_dir, tmp_path):
     """Train, export under TF1 names, then `run/main.py --epoch 0` prints the same metrics."""
     p = params.preset_params("tiny", data_dir=str(tiny_data_dir), out_dir=str(tmp_path),
@@ -168,6 +169,7 @@ def test_main_evaluates_a_tf1_checkpoint_with_epoch_0(tiny_data_dir, tmp_path):
     assert evaluated["final_test"] == {k: v for k, v in best.items() if k not in ("epoch", "valid")}
 
 
+@pytest.mark.slow
 def test_convert_tf1_writes_a_run_that_load_model_reads(tmp_path):
     write_tf1(str(tmp_path / "Models" / "m"), random_values(), with_adam=True)
     env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")

@@ -33,6 +33,7 @@ def parse_lines(stdout):
     return out
 
 
+@pytest.mark.slow
 def test_main_prints_the_metrics_it_writes(tiny_data_dir, tmp_path):
     out_dir = tmp_path / "runs"
     proc = run_main("--data_dir", str(tiny_data_dir), "--data", "tiny", "--epoch", "3",
@@ -66,6 +67,7 @@ def test_main_prints_the_metrics_it_writes(tiny_data_dir, tmp_path):
     assert per_user["NDCG10"].mean() == pytest.approx(best["NDCG10"])
 
 
+@pytest.mark.slow
 def test_clean_protocol_chooses_on_validation_and_tests_without_the_test_item(tiny_data_dir,
                                                                             tmp_path):
     proc = run_main("--data_dir", str(tiny_data_dir), "--data", "tiny", "--epoch", "3",
@@ -87,6 +89,7 @@ def test_clean_protocol_chooses_on_validation_and_tests_without_the_test_item(ti
     (["--data", "nowhere"], "file not found"),
     (["--data", "tiny", "--graphNum", "9"], "--graphNum 9 but the file holds 3"),
 ])
+@pytest.mark.slow
 def test_main_rejects_bad_input_with_exit_code_2(tiny_data_dir, tmp_path, args, message):
     proc = run_main("--data_dir", str(tiny_data_dir), "--out_dir", str(tmp_path), *args)
     assert proc.returncode == 2
@@ -100,6 +103,7 @@ def make_trainer(data_dir, out_dir, **overrides):
     return trainer.Trainer(p, data, logger=trainer.Logger(io.StringIO()))
 
 
+@pytest.mark.slow
 def test_same_seed_same_metrics_and_no_retracing(tiny_data_dir, tmp_path):
     runs = []
     for i in range(2):
@@ -116,6 +120,7 @@ def test_same_seed_same_metrics_and_no_retracing(tiny_data_dir, tmp_path):
 
 
 
+@pytest.mark.slow
 def test_fast_kernels_give_the_metrics_of_the_plain_path(tiny_data_dir, tmp_path):
     """--fast_kernels (the default) against the plain unsorted-segment-sum path, same seed."""
     runs = {fast: make_trainer(tiny_data_dir, tmp_path / str(fast), epoch=3, tstEpoch=1,
@@ -129,6 +134,7 @@ def test_fast_kernels_give_the_metrics_of_the_plain_path(tiny_data_dir, tmp_path
 
 
 @pytest.mark.parametrize("flag", ["jit_compile", "mixed_precision"])
+@pytest.mark.slow
 def test_gpu_options_train_on_cpu_and_stay_close_to_float32(tiny_data_dir, tmp_path, flag):
     # keepRate 1: XLA draws the dropout masks with its own random bits.
     base = make_trainer(tiny_data_dir, tmp_path / "base", epoch=1, keepRate=1.0)
@@ -143,6 +149,7 @@ def test_gpu_options_train_on_cpu_and_stay_close_to_float32(tiny_data_dir, tmp_p
         assert result["status"] == "finished"
         assert 0.0 < result["final_test"]["HR"] <= 1.0
 
+@pytest.mark.slow
 def test_load_model_restores_weights_and_continues_where_the_original_would(tiny_data_dir,
                                                                             tmp_path):
     first = make_trainer(tiny_data_dir, tmp_path, epoch=1, tstEpoch=1, save_path="a")
@@ -167,6 +174,7 @@ def test_missing_model_to_load(tiny_data_dir, tmp_path):
         t.load_model("absent")
 
 
+@pytest.mark.slow
 def test_users_with_one_or_two_interactions_train(tmp_path):
     data = synthetic.generate(synthetic.PRESETS["tiny"])
     for u in range(6):  # lengths 1 and 2: no pair, or a target with an empty history
@@ -183,20 +191,7 @@ def test_users_with_one_or_two_interactions_train(tmp_path):
     assert 0.0 <= results["final_test"]["HR"] <= 1.0
 
 
-def test_load_data_prepares_a_movielens_set_on_first_use(tmp_path, monkeypatch):
-    from data_prep import cli
-    inter = tmp_path / "fake.inter"
-    pairs = [(u, (3 * u + j) % 20) for u in range(12) for j in range(10)]
-    inter.write_text("user_id:token\titem_id:token\trating:float\ttimestamp:float\n" + "".join(
-        f"{u}\tmovie {i}\t4\t{881250949 + 3600 * k}\n" for k, (u, i) in enumerate(pairs)))
-    calls = []
-    monkeypatch.setattr(cli.movielens, "fetch_inter", lambda name: calls.append(name) or inter)
-    p = params.preset_params("ml-100k", data_dir=str(tmp_path / "Datasets"), testSize=6)
-    data = trainer.load_data(p, log=lambda *a: None)
-    assert calls == ["ml-100k"] and (data.num_users, data.num_items) == (12, 20)
-    assert trainer.load_data(p, log=lambda *a: None).num_users == 12 and calls == ["ml-100k"]
-
-
+@pytest.mark.slow
 def test_a_run_on_a_paper_data_set_prints_and_records_the_published_numbers(tiny_data_dir,
                                                                             tmp_path):
     """Tiny synthetic data under the name `amazon`: the block follows the `max` line."""
@@ -225,6 +220,7 @@ def test_a_run_on_a_paper_data_set_prints_and_records_the_published_numbers(tiny
         assert json.load(f)["published_comparison"] == comparison
 
 
+@pytest.mark.slow
 def test_no_block_for_other_data_sets(tiny_data_dir, tmp_path):
     out = io.StringIO()
     p = params.preset_params("tiny", data_dir=str(tiny_data_dir), out_dir=str(tmp_path), epoch=1)
