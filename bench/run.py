@@ -22,6 +22,8 @@ import time
 
 import numpy as np
 
+from selfgnn import tables
+
 SIZES = {"tiny": ("tiny", "tiny"), "small": ("small", "small"), "amazonlike": ("amazonlike", "amazon")}
 
 
@@ -179,17 +181,18 @@ def markdown(r):
               if len(samples) > 1 else "")
     lines = [f"Size `{r['size']}`, {r['cpu_count']} cores, matmul roofline "
              f"{r['matmul_gflops']:.0f} GFLOP/s{spread}, peak RSS {r['peak_rss_gib']:.2f} GiB, "
-             f"{r['when']}", "",
-             "| model | s / step | steps / epoch | s / epoch | GFLOP / step | floor s / epoch "
-             "| epoch / floor | epoch / SelfGNN's | s / test pass |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             f"{r['when']}", ""]
     base = r["models"][0]["epoch_s"]
+    rows = []
     for m in r["models"]:
         setup = f" (+{m['setup_s']:.0f} s once)" if m.get("setup_s", 0) > 1 else ""
-        lines.append(f"| {m['model']} | {m['step_s']:.3f} | {m['steps_per_epoch']} | "
-                     f"{m['epoch_s']:.1f}{setup} | {m['gflop_per_step']:.1f} | "
-                     f"{m['floor_epoch_s']:.1f} | {m['epoch_over_floor']:.1f} | "
-                     f"{m['epoch_s'] / base:.2f} | {m['test_pass_s']:.2f} |")
+        rows.append([m["model"], f"{m['step_s']:.3f}", str(m["steps_per_epoch"]),
+                     f"{m['epoch_s']:.1f}{setup}", f"{m['gflop_per_step']:.1f}",
+                     f"{m['floor_epoch_s']:.1f}", f"{m['epoch_over_floor']:.1f}",
+                     f"{m['epoch_s'] / base:.2f}", f"{m['test_pass_s']:.2f}"])
+    lines += tables.markdown(["model", "s / step", "steps / epoch", "s / epoch", "GFLOP / step",
+                              "floor s / epoch", "epoch / floor", "epoch / SelfGNN's",
+                              "s / test pass"], rows)
     lines.append(f"\nHardGNN / SelfGNN epoch time: {r['hardgnn_over_selfgnn']:.2f}")
     return "\n".join(lines) + "\n"
 

@@ -4,13 +4,13 @@ Writes `DIR/collected.csv` and `DIR/collected.md` (one row per run: the flags th
 differ between runs, status, best epoch and its HR/NDCG at 10 and 20, the final
 test) and, when the runs vary `hard_k` and `cl_weight`, the HardGNN grid plots.
 """
-import argparse
-import csv
 import json
 import os
 import sys
 
-from selfgnn import recovery
+from absl import flags
+
+from selfgnn import recovery, tables
 
 METRICS = ("HR10", "NDCG10", "HR20", "NDCG20")
 
@@ -39,28 +39,50 @@ def table(runs):
     return rows, varying
 
 
+def cell(value):
+    """A Markdown cell: floats to 4 decimals, None empty."""
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return "" if value is None else str(value)
+
+
 def markdown(rows):
+    """The Markdown table of `rows` (dicts with the same keys), one line each."""
     keys = list(rows[0])
-    cell = lambda v: f"{v:.4f}" if isinstance(v, float) else ("" if v is None else str(v))  # noqa
-    return "\n".join(["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-                     + ["| " + " | ".join(cell(r[k]) for k in keys) + " |" for r in rows]) + "\n"
+    return "\n".join(tables.markdown(keys, [[cell(r[k]) for k in keys] for r in rows])) + "\n"
+
+
+USAGE = "usage: python run/collect.py DIR (DIR: the folder searched for results.json files)"
+
+
+def parse_args(argv):
+    """(flag values, positional arguments) of `argv`, the arguments without the program
+    name; a bad flag raises flags.Error."""
+    fv = flags.FlagValues()
+    flags.DEFINE_bool("help", False, "show this help and exit", short_name="h", flag_values=fv)
+    return fv, fv(["collect.py"] + list(argv))[1:]
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("root", help="folder searched for results.json files")
-    args = ap.parse_args(argv)
-    runs = list(find_results(args.root))
+    try:
+        args, rest = parse_args(sys.argv[1:] if argv is None else argv)
+        if len(rest) != 1 and not args.help:
+            raise flags.Error(f"expected one folder, got {len(rest)}")
+    except flags.Error as e:
+        print(f"error: {e}\n{USAGE}", file=sys.stderr)
+        return 2
+    if args.help:
+        print(f"{__doc__.strip()}\n\n{USAGE}\n{args.get_help()}")
+        return 0
+    root = rest[0]
+    runs = list(find_results(root))
     if not runs:
-        print(f"error: no results.json under {args.root}", file=sys.stderr)
+        print(f"error: no results.json under {root}", file=sys.stderr)
         return 2
     rows, varying = table(runs)
-    with open(os.path.join(args.root, "collected.csv"), "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    tables.write_csv(os.path.join(root, "collected.csv"), rows)
     text = markdown(rows)
-    with open(os.path.join(args.root, "collected.md"), "w", encoding="utf-8") as f:
+    with open(os.path.join(root, "collected.md"), "w", encoding="utf-8") as f:
         f.write(text)
     print(text)
     if {"hard_k", "cl_weight"} <= set(varying):
@@ -68,7 +90,7 @@ def main(argv=None):
         grid = [dict(r, K=r["hard_k"], **{"lambda": r["cl_weight"]}) for r in rows
                 if r["best_epoch"] is not None]
         best = max(grid, key=lambda r: (r["valid_NDCG10"] or r["NDCG10"] or 0.0))
-        plots.plot_grid(grid, best, args.root)
+        plots.plot_grid(grid, best, root)
     return 0
 
 

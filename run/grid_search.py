@@ -16,7 +16,6 @@
 Every run writes its own folder; finished runs are skipped, so the grid resumes
 where it stopped. All other flags are those of run/main.py.
 """
-import csv
 import json
 import os
 import sys
@@ -24,7 +23,7 @@ import sys
 from absl import app, flags, logging
 
 from hardgnn import params as hard_params, plots
-from selfgnn import params, published
+from selfgnn import params, published, tables
 
 hard_params.define_flags()
 flags.DEFINE_list("grid_k", ["3", "5", "7"], "values of K (--hard_k)")
@@ -61,38 +60,26 @@ def row(name, results, **extra):
     return out
 
 
-def write_csv(path, rows):
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def fmt(value):
     return "" if value is None else f"{value:.4f}"
 
 
 def markdown(data, grid_rows, final_rows):
     """The results table: ours (test item, epoch chosen on validation), then published rows."""
-    lines = [f"# HardGNN study on {data}", "",
-             "| model | HR@10 | NDCG@10 | HR@20 | NDCG@20 | source |", "|---|---|---|---|---|---|"]
-    for r in final_rows:
-        lines.append(f"| {r['run']} | " + " | ".join(fmt(r[m]) for m in METRICS)
-                     + f" | this port, {r['epochs']} epochs, best epoch {r['best_epoch']} "
-                       "chosen on validation |")
-    for model, label in published.COMPARED:
-        for p in published.load(data, model):
-            lines.append(f"| {label} | " + " | ".join(f"{p[m]:.3f}" for m in METRICS)
-                         + f" | {p['source']} |")
+    ours = [[r["run"], *(fmt(r[m]) for m in METRICS),
+             f"this port, {r['epochs']} epochs, best epoch {r['best_epoch']} chosen on validation"]
+            for r in final_rows]
+    theirs = [[label, *(f"{p[m]:.3f}" for m in METRICS), p["source"]]
+              for model, label in published.COMPARED for p in published.load(data, model)]
+    lines = [f"# HardGNN study on {data}", ""] + tables.markdown(
+        ["model", "HR@10", "NDCG@10", "HR@20", "NDCG@20", "source"], ours + theirs)
     if data not in {p["dataset"] for p in published.load()}:
         lines.append(f"\nNo published numbers for `{data}`.")
-    lines += ["", "## Grid (selection on the validation item)", "",
-              "| K | lambda | valid HR@10 | valid NDCG@10 | test HR@10 | test NDCG@10 | best epoch |",
-              "|---|---|---|---|---|---|---|"]
-    for r in grid_rows:
-        lines.append(f"| {r['K']} | {r['lambda']:g} | {fmt(r['valid_HR10'])} | "
-                     f"{fmt(r['valid_NDCG10'])} | {fmt(r['HR10'])} | {fmt(r['NDCG10'])} | "
-                     f"{r['best_epoch']} |")
+    lines += ["", "## Grid (selection on the validation item)", ""] + tables.markdown(
+        ["K", "lambda", "valid HR@10", "valid NDCG@10", "test HR@10", "test NDCG@10",
+         "best epoch"],
+        [[r["K"], f"{r['lambda']:g}", fmt(r["valid_HR10"]), fmt(r["valid_NDCG10"]),
+          fmt(r["HR10"]), fmt(r["NDCG10"]), str(r["best_epoch"])] for r in grid_rows])
     return "\n".join(lines) + "\n"
 
 
@@ -163,8 +150,8 @@ def main(argv):
     except (data_handler.DataError, cli.DataPrepError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    write_csv(os.path.join(grid_dir, "grid.csv"), grid_rows)
-    write_csv(os.path.join(grid_dir, "final.csv"), final_rows)
+    tables.write_csv(os.path.join(grid_dir, "grid.csv"), grid_rows)
+    tables.write_csv(os.path.join(grid_dir, "final.csv"), final_rows)
     table = markdown(base.data, grid_rows, final_rows)
     with open(os.path.join(grid_dir, "results.md"), "w", encoding="utf-8") as f:
         f.write(table)

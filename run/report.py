@@ -13,13 +13,13 @@ and the test history (`original`: the history includes the test item, see the
 README's *The test history*; `exclude_target`). `--plot` adds `report.png`, a
 grouped bar chart per data set (needs matplotlib).
 """
-import argparse
-import csv
 import json
 import os
 import sys
 
-from selfgnn import aggregate, published, recovery
+from absl import flags
+
+from selfgnn import aggregate, published, recovery, tables
 
 METRICS = published.METRICS
 LABELS = dict(published.COMPARED)
@@ -81,13 +81,12 @@ def table(runs, compare):
         source = next(iter(p[0]["source"] for p in cells.values() if p))
         rows.append((model, source, {d: p[0] if p else None for d, p in cells.items()}))
     selfgnn = {d: (published.load(paper[d], "SelfGNN") or [None])[0] for d in datasets}
-    head = "| model | " + " | ".join(f"{group(d, compare)} {published.LABELS[m]}"
-                                     for d in datasets for m in METRICS) + " |"
-    lines = [head, "|---|" + "---|" * (4 * len(datasets))]
-    out_csv = []
+    head = ["model"] + [f"{group(d, compare)} {published.LABELS[m]}"
+                        for d in datasets for m in METRICS]
+    md_rows, out_csv = [], []
     for label, source, cells in rows:
         shown = [f"{cells[d][m]:.3f}" if cells[d] else "" for d in datasets for m in METRICS]
-        lines.append(f"| {LABELS.get(label, label + ' (paper)')} | " + " | ".join(shown) + " |")
+        md_rows.append([LABELS.get(label, label + " (paper)")] + shown)
         for d in datasets:
             if cells[d]:
                 out_csv.append(dict(row=label, kind="published", dataset=paper[d], source=source,
@@ -102,7 +101,7 @@ def table(runs, compare):
                 value = run["values"][m]
                 ref = selfgnn[d]
                 shown.append(f"{value:.4f}" + (f" ({value - ref[m]:+.4f})" if ref else ""))
-        lines.append(f"| {run['label']} | " + " | ".join(shown) + " |")
+        md_rows.append([run["label"]] + shown)
         ref = selfgnn[run["dataset"]]
         out_csv.append(dict(row=run["label"], kind="this port", dataset=run["dataset"],
                             source=run["path"], **run["values"],
@@ -110,7 +109,7 @@ def table(runs, compare):
                                for m in METRICS},
                             epochs=run["epochs"], reported=run["reported"],
                             selected_on=run["selected_on"], history=run["history"]))
-    return datasets, lines, out_csv
+    return datasets, tables.markdown(head, md_rows), out_csv
 
 
 P_METRICS = ("HR10", "NDCG10")
@@ -149,25 +148,24 @@ def seed_table(rows, compare):
     """(Markdown lines, CSV rows): per data set, the published rows, then each configuration
     of ours (runs differing only in --seed) with mean ± std [95% CI] and paired p-values."""
     lines, out_csv = [], []
-    head = ("| model | protocol | seeds | " + " | ".join(published.LABELS[m] for m in METRICS)
-            + " | " + " | ".join(f"p {published.LABELS[m]} vs SelfGNN" for m in P_METRICS) + " |")
+    head = (["model", "protocol", "seeds"] + [published.LABELS[m] for m in METRICS]
+            + [f"p {published.LABELS[m]} vs SelfGNN" for m in P_METRICS])
     for d in dict.fromkeys(r.dataset for r in rows):
-        lines += ["", f"### {group(d, compare)}", "", head, "|---" * (5 + len(METRICS)) + "|"]
-        for p in published.load(compare.get(d, d)):
-            lines.append(f"| {LABELS.get(p['model'], p['model'] + ' (paper)')} | paper | | "
-                         + " | ".join(f"{p[m]:.3f}" for m in METRICS) + " | | |")
+        md_rows = [[LABELS.get(p["model"], p["model"] + " (paper)"), "paper", None]
+                   + [f"{p[m]:.3f}" for m in METRICS] + [None] * len(P_METRICS)
+                   for p in published.load(compare.get(d, d))]
         mine = sorted((r for r in rows if r.dataset == d), key=row_order)
         for row in mine:
             cells, pvals = row.cells(), _p_values(row, rows)
-            lines.append(f"| {row.label} | {row.protocol} | {len(row.runs)} | "
-                         + " | ".join(_cell(cells[m]) for m in METRICS) + " | "
-                         + " | ".join(_p_cell(v) for v in pvals.values())
-                         + " |")
+            md_rows.append([row.label, row.protocol, str(len(row.runs))]
+                           + [_cell(cells[m]) for m in METRICS]
+                           + [_p_cell(v) for v in pvals.values()])
             out_csv.append(dict(row=row.label, dataset=d, protocol=row.protocol,
                                 seeds=" ".join(map(str, row.seeds)),
                                 **{f"{m}_{k}": cells[m][k] for m in METRICS
                                    for k in ("mean", "std", "ci")},
                                 **{f"p_{m}_vs_SelfGNN": v for m, v in pvals.items()}))
+        lines += ["", f"### {group(d, compare)}", ""] + tables.markdown(head, md_rows)
     return lines, out_csv
 
 
@@ -195,12 +193,11 @@ def markdown(runs, compare, seed_lines=()):
             "published SelfGNN cell of the same data set.", ""] + lines
     if missing:
         text += ["", f"No published numbers for {', '.join(missing)}."]
-    text += ["", "## Protocol of each run", "",
-             "| run | data set | epochs trained | numbers reported | chosen on | test history "
-             "| status |", "|---|---|---|---|---|---|---|"]
-    for run in runs:
-        text.append(f"| {run['label']} | {run['dataset']} | {run['epochs']} | {run['reported']} "
-                    f"| {run['selected_on']} | {run['history']} | {run['status']} |")
+    text += ["", "## Protocol of each run", ""] + tables.markdown(
+        ["run", "data set", "epochs trained", "numbers reported", "chosen on", "test history",
+         "status"],
+        [[str(run[k]) for k in ("label", "dataset", "epochs", "reported", "selected_on",
+                                "history", "status")] for run in runs])
     if seed_lines:
         text += ["", "## Across seeds", "", SEEDS_NOTE] + list(seed_lines)
     sources = sorted({p["source"] for d in datasets for p in published.load(compare.get(d, d))})
@@ -280,15 +277,6 @@ def plot_seeds(rows, path):
     return path
 
 
-def write_csv(path, rows):
-    """`rows` (dicts) as CSV, the columns in first-seen order."""
-    fields = list(dict.fromkeys(k for row in rows for k in row))
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def parse_compare(text):
     """`DATA=PAPER` -> (DATA, PAPER), PAPER one of the published data sets."""
     data, _, paper = text.partition("=")
@@ -299,21 +287,40 @@ def parse_compare(text):
     return data, paper
 
 
+USAGE = "usage: python run/report.py RUN [RUN ...] [--out DIR] [--compare DATA=PAPER] [--plot]"
+
+
+def parse_args(argv):
+    """(flag values, positional arguments: the runs) of `argv`, the arguments without the
+    program name; a bad flag raises flags.Error."""
+    fv = flags.FlagValues()
+    flags.DEFINE_bool("help", False, "show this help and exit", short_name="h", flag_values=fv)
+    flags.DEFINE_string("out", "report", "output folder", flag_values=fv)
+    flags.DEFINE_bool("plot", False, "also write report.png", flag_values=fv)
+    flags.DEFINE_multi_string("compare", [], "DATA=PAPER: put runs on DATA beside the published "
+                              "rows of PAPER (amazon, gowalla, movielens, yelp), e.g. "
+                              "ml-1m=movielens; repeatable", flag_values=fv)
+    flags.DEFINE_bool("seeds_only", False, "only the table across seeds (finished runs grouped "
+                      "by configuration)", flag_values=fv)
+    flags.DEFINE_string("name", "report", "file name stem of the outputs", flag_values=fv)
+    return fv, fv(["report.py"] + list(argv))[1:]
+
+
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("runs", nargs="+", help="run folders, folders of runs, or results.json files")
-    ap.add_argument("--out", default="report", help="output folder (default ./report)")
-    ap.add_argument("--plot", action="store_true", help="also write report.png")
-    ap.add_argument("--compare", action="append", default=[], metavar="DATA=PAPER",
-                    help="put runs on DATA beside the published rows of PAPER (amazon, gowalla, "
-                         "movielens, yelp), e.g. ml-1m=movielens; repeatable")
-    ap.add_argument("--seeds_only", action="store_true",
-                    help="only the table across seeds (finished runs grouped by configuration)")
-    ap.add_argument("--name", default="report", help="file name stem of the outputs")
-    args = ap.parse_args(argv)
+    try:
+        args, runs_given = parse_args(sys.argv[1:] if argv is None else argv)
+        if not runs_given and not args.help:
+            raise flags.Error("expected at least one run folder, folder of runs or results.json")
+    except flags.Error as e:
+        print(f"error: {e}\n{USAGE}", file=sys.stderr)
+        return 2
+    if args.help:
+        print(f"{__doc__.strip()}\n\n{USAGE}\n\nRUN: run folders, folders of runs, or "
+              f"results.json files.\n{args.get_help()}")
+        return 0
     try:
         compare = dict(parse_compare(text) for text in args.compare)
-        paths = find_runs(args.runs)
+        paths = find_runs(runs_given)
         runs = [] if args.seeds_only else [describe(path) for path in paths]
         seeds = aggregate.group_runs(paths)
     except (FileNotFoundError, ValueError, KeyError, json.JSONDecodeError) as e:
@@ -327,11 +334,11 @@ def main(argv=None):
             print("error: no finished run to tabulate", file=sys.stderr)
             return 2
         text = seeds_markdown(seeds, compare, seed_lines)
-        write_csv(stem + ".csv", seed_rows)
+        tables.write_csv(stem + ".csv", seed_rows)
     else:
         text = markdown(runs, compare, seed_lines)
-        write_csv(stem + ".csv", table(runs, compare)[2])
-        write_csv(stem + "_seeds.csv", seed_rows)
+        tables.write_csv(stem + ".csv", table(runs, compare)[2])
+        tables.write_csv(stem + "_seeds.csv", seed_rows)
     with open(stem + ".md", "w", encoding="utf-8") as f:
         f.write(text)
     print(text)

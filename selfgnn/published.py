@@ -8,6 +8,8 @@ checked against the paper itself (see ../shared/PUBLISHED_RESULTS.md).
 import csv
 import os
 
+from selfgnn import tables
+
 METRICS = ("HR10", "NDCG10", "HR20", "NDCG20")
 _PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "published.csv")
 
@@ -48,13 +50,14 @@ def side_by_side(comparison, what):
     head = ["metric", "this run"]
     for row in comparison["published"]:
         head += [row["label"], "diff"]
-    lines = [f"Published numbers for {comparison['dataset']} beside this run ({what}):",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    rows = []
     for m in METRICS:
         cells = [LABELS[m], f"{comparison['ours'][m]:.4f}"]
         for row in comparison["published"]:
             cells += [f"{row['values'][m]:.3f}", f"{row['diff'][m]:+.4f}"]
-        lines.append("| " + " | ".join(cells) + " |")
+        rows.append(cells)
+    lines = [f"Published numbers for {comparison['dataset']} beside this run ({what}):"]
+    lines += tables.markdown(head, rows)
     sources = sorted({row["source"] for row in comparison["published"]})
     lines.append("Sources: " + "; ".join(sources) + " (not checked against the papers' text: "
                  "see README, Comparing with the paper)")

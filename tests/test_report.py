@@ -88,3 +88,14 @@ def test_bad_input_exits_2_with_a_message(runs, capsys, args, message):
     args = [str(runs / args[0])] + args[1:] + ["--out", str(runs / "r")]
     assert report.main(args) == 2
     assert message in capsys.readouterr().err
+
+
+def test_flags_parse_around_the_run_folders_and_help_exits_0(capsys):
+    args, runs = report.parse_args(["a", "--out", "o", "b", "--compare=x=movielens", "--plot"])
+    assert runs == ["a", "b"] and (args.out, args.plot, args.name) == ("o", True, "report")
+    assert args.compare == ["x=movielens"]
+    assert report.main(["--help"]) == 0
+    assert "--[no]seeds_only: only the table across seeds" in capsys.readouterr().out
+    assert report.main(["a", "--outt", "o"]) == 2
+    assert "Unknown command line flag 'outt'" in capsys.readouterr().err
+    assert report.main([]) == 2
