@@ -131,6 +131,10 @@ def results_files(root):
             if "results.json" in files]
 
 
+STATE_KEY = "run_state/.ATTRIBUTES/VARIABLE_VALUE"
+"""The run state's tensor in a `latest/` checkpoint."""
+
+
 class LatestState:
     """The resumable state of one run folder: `latest/` checkpoints that carry the state."""
 
@@ -141,6 +145,7 @@ class LatestState:
         self.path = os.path.join(run_dir, "latest_state.json")
         self.directory = os.path.join(run_dir, "latest")
         self.state = tf.Variable("", dtype=tf.string, trainable=False)
+        self.objects = objects
         self.checkpoint = tf.train.Checkpoint(run_state=self.state, **objects)
         self.manager = tf.train.CheckpointManager(self.checkpoint, self.directory, max_to_keep=2)
 
@@ -162,14 +167,29 @@ class LatestState:
                 steps.add(int(match.group(1)))
         return [os.path.join(self.directory, f"ckpt-{n}") for n in sorted(steps, reverse=True)]
 
+    def _read(self, prefix):
+        """Restores `prefix` and returns the run state it carries. A checkpoint written
+        before the state moved into it (no `run_state`) is read with its
+        `latest_state.json`, which must name it."""
+        import tensorflow as tf
+        if tf.train.load_checkpoint(prefix).has_tensor(STATE_KEY):
+            self.checkpoint.restore(prefix).assert_existing_objects_matched()
+            return json.loads(self.state.numpy().decode())
+        with open(self.path, encoding="utf-8") as f:
+            state = json.load(f)
+        if os.path.basename(state["checkpoint"]) != os.path.basename(prefix):
+            raise ValueError(f"written before the state moved into the checkpoints, and "
+                             f"latest_state.json names {state['checkpoint']}")
+        tf.train.Checkpoint(**self.objects).restore(prefix).assert_existing_objects_matched()
+        return state
+
     def load(self):
         """The state of the newest checkpoint that restores (its values restored), or None
         if `latest/` holds none; StateError if none of them restores."""
         damaged = []
         for prefix in self.prefixes():
             try:
-                self.checkpoint.restore(prefix).assert_existing_objects_matched()
-                state = json.loads(self.state.numpy().decode())
+                state = self._read(prefix)
             except Exception as e:  # noqa: BLE001 (OpError, IndexError, AssertionError, ...)
                 damaged.append(f"{os.path.relpath(prefix, self.run_dir)} "
                                f"({str(e).strip().splitlines()[0][:120]})")

@@ -92,6 +92,23 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_older_one(tmp_path, damag
                                 f"{os.path.join('latest', 'ckpt-3')}")
 
 
+def test_a_checkpoint_from_before_the_state_moved_in_resumes_with_its_json(tmp_path):
+    """Runs started by an earlier version (state only in latest_state.json) resume."""
+    var = tf.Variable([1.0, 2.0])
+    old = tf.train.CheckpointManager(tf.train.Checkpoint(v=var), str(tmp_path / "latest"), 2)
+    path = old.save(checkpoint_number=4)
+    with open(tmp_path / "latest_state.json", "w") as f:
+        json.dump({"epoch_done": 3, "checkpoint": path}, f)
+    var.assign([0.0, 0.0])
+    loaded = recovery.LatestState(str(tmp_path), v=var).load()
+    assert loaded["epoch_done"] == 3
+    np.testing.assert_array_equal(var.numpy(), [1.0, 2.0])
+    with open(tmp_path / "latest_state.json", "w") as f:
+        json.dump({"epoch_done": 9, "checkpoint": "elsewhere/ckpt-9"}, f)
+    with pytest.raises(recovery.StateError, match="latest_state.json names elsewhere/ckpt-9"):
+        recovery.LatestState(str(tmp_path), v=var).load()
+
+
 def test_no_intact_checkpoint_is_one_clear_error(tmp_path):
     saved_twice(str(tmp_path))
     for name in os.listdir(tmp_path / "latest"):
