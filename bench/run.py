@@ -10,7 +10,6 @@ testSize candidates), optionally (`--plain`) SelfGNN without the fast kernels, t
 model's FLOPs per step (counted analytically, see `step_flops`) and the ratio epoch
 time / compute floor. Writes `<out>/latest.json` and `<out>/latest.md` and prints the table.
 """
-import argparse
 import gc
 import io
 import json
@@ -21,6 +20,7 @@ import sys
 import time
 
 import numpy as np
+from absl import flags
 
 from selfgnn import tables
 
@@ -111,20 +111,43 @@ def measure(name, trainer_obj, steps, warmup, repeats):
             "test_pass_s": float(np.median(tests)), "pairs": pairs, "ssl_pairs": ssl}
 
 
+USAGE = "usage: python bench/run.py [--size SIZE] [--plain] [--strategies A,B] [flags]"
+
+
+def parse_args(argv):
+    """The flag values of `argv`, the arguments without the program name (`--strategies`
+    already a list of names); a bad flag or a stray argument raises flags.Error."""
+    fv = flags.FlagValues()
+    flags.DEFINE_bool("help", False, "show this help and exit", short_name="h", flag_values=fv)
+    flags.DEFINE_enum("size", "amazonlike", sorted(SIZES), "synthetic set and preset",
+                      flag_values=fv)
+    flags.DEFINE_string("data_dir", os.path.join("bench", "data"),
+                        "folder of the synthetic sets (generated if missing)", flag_values=fv)
+    flags.DEFINE_string("out", os.path.join("bench", "results"),
+                        "folder that receives latest.json and latest.md", flag_values=fv)
+    flags.DEFINE_integer("steps", 20, "timed training steps per round", flag_values=fv)
+    flags.DEFINE_integer("warmup", 2, "untimed training steps first", flag_values=fv)
+    flags.DEFINE_integer("repeats", 3, "timed rounds (the median is kept)", flag_values=fv)
+    flags.DEFINE_bool("plain", False, "also time SelfGNN with --fast_kernels=false",
+                      flag_values=fv)
+    flags.DEFINE_string("strategies", "", "also time HardGNN K=3 with these negative samplers "
+                        "(comma-separated names of hardgnn.params.STRATEGIES)", flag_values=fv)
+    rest = fv(["bench/run.py"] + list(argv))[1:]
+    if rest:
+        raise flags.Error(f"unrecognized arguments: {' '.join(rest)}")
+    fv.strategies = [x for x in fv.strategies.split(",") if x]
+    return fv
+
+
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--size", default="amazonlike", choices=sorted(SIZES))
-    ap.add_argument("--data_dir", default=os.path.join("bench", "data"))
-    ap.add_argument("--out", default=os.path.join("bench", "results"))
-    ap.add_argument("--steps", type=int, default=20)
-    ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--plain", action="store_true",
-                    help="also time SelfGNN with --fast_kernels=false")
-    ap.add_argument("--strategies", default="", type=lambda s: [x for x in s.split(",") if x],
-                    help="also time HardGNN K=3 with these negative samplers (comma-separated "
-                         "names of hardgnn.params.STRATEGIES)")
-    args = ap.parse_args(argv)
+    try:
+        args = parse_args(sys.argv[1:] if argv is None else argv)
+    except flags.Error as e:
+        print(f"error: {e}\n{USAGE}", file=sys.stderr)
+        return 2
+    if args.help:
+        print(f"{__doc__.strip()}\n\n{USAGE}\n{args.get_help()}")
+        return 0
     from data_prep import synthetic
     preset, data_name = SIZES[args.size]
     directory = os.path.join(args.data_dir, data_name)

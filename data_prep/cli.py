@@ -9,11 +9,12 @@ a flag that overrides it. The four files, `summary.json` and `summary.md` are
 written into a temporary folder that is renamed into `<out>/<name>` at the end
 (`pipeline.write_dataset`).
 """
-import argparse
 import dataclasses
 import os
 import sys
 import time
+
+from absl import flags
 
 from data_prep import movielens, pipeline, readers
 from data_prep.readers import DataPrepError
@@ -68,30 +69,54 @@ def _test_users(text):
     return text if text == "all" else int(text)
 
 
+USAGE = ("usage: python -m data_prep [--source SOURCE] [--input FILE] [--out DIR] "
+         "[--name NAME] [flags]")
+_CSV = "data_prep.cli, --format csv"  # the help's group of the generic reader's flags
+
+
 def parse_args(argv):
-    ap = argparse.ArgumentParser(prog="python -m data_prep", description=__doc__.split("\n")[0])
-    ap.add_argument("--source", default="custom", choices=sorted(SOURCES))
-    ap.add_argument("--input", help="raw file (not needed for ml-100k and ml-1m)")
-    ap.add_argument("--out", default="Datasets", help="folder that receives <name>/")
-    ap.add_argument("--name", help="data set name (default: the source)")
-    ap.add_argument("--format", choices=sorted(readers.READERS), help="reader (default: source's)")
-    ap.add_argument("--window_start", help="first day kept, YYYY-MM-DD (UTC)")
-    ap.add_argument("--window_end", help="first day no longer kept, YYYY-MM-DD (UTC)")
-    ap.add_argument("--filters", help="filter passes, e.g. 20:20,15,5 (users[:items] >= n)")
-    ap.add_argument("--test_users", type=_test_users, help="number of test users, or 'all'")
-    ap.add_argument("--negatives", type=int, help="negatives per test user")
-    ap.add_argument("--graphs", type=int, help="number of interval graphs G")
-    ap.add_argument("--seed", type=int, help="seed of the test users and negatives")
-    ap.add_argument("--interval", choices=("equal", "quantile"),
-                    help="equal-width intervals (the original) or equal-count (quantile)")
-    generic = ap.add_argument_group("--format csv")
-    generic.add_argument("--sep", default=",")
-    generic.add_argument("--user_col", default="user")
-    generic.add_argument("--item_col", default="item")
-    generic.add_argument("--time_col", default="time")
-    generic.add_argument("--time_format", default="unix", help="unix, iso or a strftime pattern")
-    generic.add_argument("--no_header", action="store_true", help="columns are 0-based positions")
-    return ap.parse_args(argv)
+    """The flag values of `argv`, the arguments without the program name (`--test_users`
+    already 'all' or an int); a bad flag or a stray argument raises flags.Error."""
+    fv = flags.FlagValues()
+    flags.DEFINE_bool("help", False, "show this help and exit", short_name="h", flag_values=fv)
+    flags.DEFINE_enum("source", "custom", sorted(SOURCES),
+                      "preset: the reader and the notebook parameters", flag_values=fv)
+    flags.DEFINE_string("input", None, "raw file (not needed for ml-100k and ml-1m)",
+                        flag_values=fv)
+    flags.DEFINE_string("out", "Datasets", "folder that receives <name>/", flag_values=fv)
+    flags.DEFINE_string("name", None, "data set name (default: the source)", flag_values=fv)
+    flags.DEFINE_enum("format", None, sorted(readers.READERS), "reader (default: source's)",
+                      flag_values=fv)
+    flags.DEFINE_string("window_start", None, "first day kept, YYYY-MM-DD (UTC)", flag_values=fv)
+    flags.DEFINE_string("window_end", None, "first day no longer kept, YYYY-MM-DD (UTC)",
+                        flag_values=fv)
+    flags.DEFINE_string("filters", None, "filter passes, e.g. 20:20,15,5 (users[:items] >= n)",
+                        flag_values=fv)
+    flags.DEFINE_string("test_users", None, "number of test users, or 'all'", flag_values=fv)
+    flags.DEFINE_integer("negatives", None, "negatives per test user", flag_values=fv)
+    flags.DEFINE_integer("graphs", None, "number of interval graphs G", flag_values=fv)
+    flags.DEFINE_integer("seed", None, "seed of the test users and negatives", flag_values=fv)
+    flags.DEFINE_enum("interval", None, ["equal", "quantile"],
+                      "equal-width intervals (the original) or equal-count (quantile)",
+                      flag_values=fv)
+    flags.DEFINE_string("sep", ",", "column separator", flag_values=fv, module_name=_CSV)
+    flags.DEFINE_string("user_col", "user", "user column", flag_values=fv, module_name=_CSV)
+    flags.DEFINE_string("item_col", "item", "item column", flag_values=fv, module_name=_CSV)
+    flags.DEFINE_string("time_col", "time", "time column", flag_values=fv, module_name=_CSV)
+    flags.DEFINE_string("time_format", "unix", "unix, iso or a strftime pattern",
+                        flag_values=fv, module_name=_CSV)
+    flags.DEFINE_bool("no_header", False, "columns are 0-based positions", flag_values=fv,
+                      module_name=_CSV)
+    rest = fv(["python -m data_prep"] + list(argv))[1:]
+    if rest:
+        raise flags.Error(f"unrecognized arguments: {' '.join(rest)}")
+    if fv.test_users is not None:
+        try:
+            fv.test_users = _test_users(fv.test_users)
+        except ValueError:
+            raise flags.Error(f"--test_users: expected a number or 'all', "
+                              f"got {fv.test_users!r}") from None
+    return fv
 
 
 def _config(args):
@@ -113,7 +138,14 @@ def _config(args):
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    try:
+        args = parse_args(sys.argv[1:] if argv is None else argv)
+    except flags.Error as e:
+        print(f"data_prep: error: {e}\n{USAGE}", file=sys.stderr)
+        return 2
+    if args.help:
+        print(f"{__doc__.strip()}\n\n{USAGE}\n{args.get_help()}")
+        return 0
     try:
         fmt, config = _config(args)
         options = {}

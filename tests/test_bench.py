@@ -64,3 +64,15 @@ def test_markdown_shows_the_spread_of_the_rooflines():
                                 matmul_gflops_samples=[131.0, 200.0, 190.0], peak_rss_gib=3.5,
                                 when="now", models=models, hardgnn_over_selfgnn=1.1))
     assert "matmul roofline 200 GFLOP/s (best of 3: 131-200)" in table
+
+
+def test_flags_defaults_strategies_and_errors(capsys):
+    args = bench.parse_args([])
+    assert (args.size, args.steps, args.warmup, args.repeats, args.plain, args.strategies) == (
+        "amazonlike", 20, 2, 3, False, [])
+    assert bench.parse_args(["--strategies", "random,,dns"]).strategies == ["random", "dns"]
+    assert bench.main(["--size", "huge"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: flag --size=huge") and err.count("error:") == 1
+    assert bench.main(["--help"]) == 0
+    assert capsys.readouterr().out.startswith("Speed and memory benchmark")

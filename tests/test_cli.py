@@ -178,3 +178,29 @@ def test_test_users_all_reaches_the_pipeline(given, want):
     """'all' used to fall back to the source's 10,000."""
     _, config = cli._config(cli.parse_args(["--source", "amazon"] + given))
     assert config.test_users == want
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--bogus"], "Unknown command line flag 'bogus'"),
+    (["--source", "nope"], "flag --source=nope: value should be one of"),
+    (["--graphs", "x"], "flag --graphs=x"),
+    (["--test_users", "some"], "--test_users: expected a number or 'all', got 'some'"),
+    (["stray"], "unrecognized arguments: stray"),
+])
+def test_bad_flag_one_error_line_exit_2(capsys, argv, message):
+    assert run(*argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("data_prep: error:") and message in err
+    assert [line for line in err.splitlines() if "error:" in line] == [err.splitlines()[0]]
+
+
+def test_flags_keep_their_defaults_and_help_exits_0(capsys):
+    args = cli.parse_args([])
+    assert (args.source, args.out, args.sep, args.time_format, args.no_header) == (
+        "custom", "Datasets", ",", "unix", False)
+    assert all(getattr(args, k) is None for k in ("input", "name", "format", "filters",
+                                                  "test_users", "negatives", "graphs", "seed"))
+    assert cli.parse_args(["--no_header", "--seed=3"]).no_header is True
+    assert run("--help") == 0
+    out = capsys.readouterr().out
+    assert out.startswith("`python -m data_prep`") and "--time_format" in out
