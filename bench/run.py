@@ -6,7 +6,7 @@ roofline, so a slow moment of a shared machine cannot lower the floor), then for
 SelfGNN and HardGNN (K = 3) on the amazon preset the steady-state seconds per
 training step (`--steps` steps after `--warmup`, medians of `--repeats` rounds; one
 epoch is ceil(trnNum / batch) steps) and per full test pass (every test user x
-testSize candidates), optionally (`--plain`) SelfGNN without the fast kernels, the
+testSize candidates), optionally (`--plain`) SelfGNN on the plain kernels (`PlainSelfGNN`), the
 model's FLOPs per step (counted analytically, see `step_flops`) and the ratio epoch
 time / compute floor. Writes `<out>/latest.json` and `<out>/latest.md` and prints the table.
 """
@@ -128,7 +128,7 @@ def parse_args(argv):
     flags.DEFINE_integer("steps", 20, "timed training steps per round", flag_values=fv)
     flags.DEFINE_integer("warmup", 2, "untimed training steps first", flag_values=fv)
     flags.DEFINE_integer("repeats", 3, "timed rounds (the median is kept)", flag_values=fv)
-    flags.DEFINE_bool("plain", False, "also time SelfGNN with --fast_kernels=false",
+    flags.DEFINE_bool("plain", False, "also time SelfGNN on the plain kernels (model.PlainSelfGNN)",
                       flag_values=fv)
     flags.DEFINE_string("strategies", "", "also time HardGNN K=3 with these negative samplers "
                         "(comma-separated names of hardgnn.params.STRATEGIES)", flag_values=fv)
@@ -156,7 +156,7 @@ def main(argv=None):
     from hardgnn import params as hard_params
     from hardgnn.model import HardGNN
     from selfgnn import data_handler, trainer
-    from selfgnn.model import SelfGNN
+    from selfgnn.model import PlainSelfGNN, SelfGNN
     base = hard_params.preset_params(data_name, data_dir=args.data_dir,
                                      out_dir=os.path.join(args.out, "runs"))
     data = data_handler.load_dataset(directory, base.graphNum, base.testSize)
@@ -165,8 +165,7 @@ def main(argv=None):
     runs = [("SelfGNN", SelfGNN, base.replace(model="selfgnn")),
             ("HardGNN K=3", HardGNN, base.replace(model="hardgnn", hard_k=3, cl_weight=0.1))]
     if args.plain:
-        runs.append(("SelfGNN, plain kernels", SelfGNN,
-                     base.replace(model="selfgnn", fast_kernels=False)))
+        runs.append(("SelfGNN, plain kernels", PlainSelfGNN, base.replace(model="selfgnn")))
     for name in args.strategies:
         runs.append((f"HardGNN K=3 {name}", HardGNN, hard_params.check_hard_params(base.replace(
             model="hardgnn", hard_k=3, cl_weight=0.1, **hard_params.STRATEGIES[name]))))

@@ -22,7 +22,7 @@ from selfgnn.published import METRICS
 
 NOT_CONFIG = ("seed", "save_path", "out_dir", "data_dir", "resume", "uid",
               "export_tf1_checkpoint", "deterministic", "nan_policy", "max_skipped",
-              "tf_log_level", "preset")
+              "tf_log_level", "preset", "fast_kernels")
 """Flags that do not make two runs different configurations."""
 
 MODEL_LABELS = {"selfgnn": "SelfGNN", "mostpop": "MostPop", "itemknn": "ItemKNN",

@@ -11,7 +11,7 @@ DATA_FLAGS = ("data", "data_dir", "preset", "percent", "allow_empty_graphs", "te
 RUN_FLAGS = ("save_path", "out_dir", "seed", "epoch", "tstEpoch", "resume", "deterministic",
              "nan_policy", "max_skipped", "load_model", "load_tf1_checkpoint",
              "export_tf1_checkpoint", "strategy", "jit_compile", "mixed_precision",
-             "fast_kernels", "uid", "tf_log_level")
+             "uid", "tf_log_level")
 """The flags `usage` lists under *Data and protocol* and *Run*; the rest are the model's."""
 
 

@@ -242,7 +242,7 @@ def propagate(src, src_of_edge, dst_of_edge, num_dst, leaky):
     indices are used, which also makes `edgeDropout` a no-op. The original pads
     the segment sum by 100 rows and looks ids up; summing into `num_dst` rows
     gives the same numbers for every node without the crash. This is the plain
-    path (`--fast_kernels=false`); `BipartiteGraph` is the fast one.
+    path (`model.PlainSelfGNN`); `BipartiteGraph` is the fast one.
     """
     messages = tf.gather(src, src_of_edge)                     # [E, d]
     return leaky_relu(tf.math.unsorted_segment_sum(messages, dst_of_edge, num_dst), leaky)

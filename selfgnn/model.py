@@ -20,6 +20,11 @@ class SelfGNN(tf.Module):
     """The SelfGNN model with the original's variables, names and creation order."""
 
     MAX_TIME = 1  # `self.maxTime = 1` in `prepareGlobalData`; timeEmbed is [MAX_TIME + 1, d]
+    FAST_KERNELS = True
+    """Graph propagation as sorted sparse segment sums with paired gradients
+    (`layers.BipartiteGraph`: the same bits on every CPU run) and the node attention's
+    mean over graphs reassociated with its own gradient; `PlainSelfGNN` is the plain
+    path, kept as the reference the tests compare against."""
 
     def __init__(self, params, num_users, num_items, graph_edges):
         """graph_edges: G pairs (users_of_edge, items_of_edge) of int32 arrays."""
@@ -29,7 +34,7 @@ class SelfGNN(tf.Module):
                              f"{params.graphNum}")
         self.params = params
         self.num_users, self.num_items = int(num_users), int(num_items)
-        if params.fast_kernels:
+        if self.FAST_KERNELS:
             self.graphs = [layers.BipartiteGraph(u, i, num_users, num_items, params.jit_compile)
                            for u, i in graph_edges]
         else:
@@ -87,7 +92,7 @@ class SelfGNN(tf.Module):
     def _propagate(self, k, item_rows, user_rows):
         """One `messagePropagate` pair on graph k: (users <- items, items <- users)."""
         leaky = self.params.leaky
-        if self.params.fast_kernels:
+        if self.FAST_KERNELS:
             graph = self.graphs[k]
             return (layers.leaky_relu(graph.to_users(item_rows), leaky),
                     layers.leaky_relu(graph.to_items(user_rows), leaky))
@@ -147,7 +152,7 @@ class SelfGNN(tf.Module):
 
     def _token_mean(self, attention, x):
         """Lines 152-155: reduce_mean(attention(x), 1), x [N, G, d] -> [N, d]."""
-        if self.params.fast_kernels:
+        if self.FAST_KERNELS:
             return attention.token_mean(x)
         return tf.reduce_mean(attention(x), 1)
 
@@ -244,3 +249,10 @@ class SelfGNN(tf.Module):
         if shard is None:  # a hook written as loss_terms(outputs, batch) still works
             return self.loss_terms(outputs, batch)
         return self.loss_terms(outputs, batch, shard)
+
+
+class PlainSelfGNN(SelfGNN):
+    """SelfGNN on the plain kernels (`unsorted_segment_sum`, the attention as written):
+    the reference of `tests/test_trainer.py` and `bench/run.py --plain`, not a user path."""
+
+    FAST_KERNELS = False

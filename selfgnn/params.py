@@ -100,10 +100,6 @@ FLAG_SPECS = (
      "so far were skipped"),
     ("select_on", "enum:test|validation", "test",
      "best epoch by test NDCG (the original) or by NDCG on the 'before_test' validation item"),
-    ("fast_kernels", "bool", True,
-     "graph propagation as sorted sparse segment sums with paired gradients "
-     "(bit-reproducible on CPU), node attention's mean over graphs reassociated with "
-     "its own gradient (equal up to float rounding); false: the plain path"),
     ("jit_compile", "bool", False,
      "compile the training step with XLA (tf.function(jit_compile=True)), for GPUs; on this "
      "2-core CPU a step took 8x longer; fused arithmetic changes the last bits"),

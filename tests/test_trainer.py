@@ -12,6 +12,7 @@ import pytest
 
 from data_prep import synthetic
 from selfgnn import data_handler, params, trainer
+from selfgnn.model import PlainSelfGNN, SelfGNN
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LINE = re.compile(r"Epoch (\d+)/(\d+), (Train|Test|max): (.*?)\s*$")
@@ -97,10 +98,10 @@ def test_main_rejects_bad_input_with_exit_code_2(tiny_data_dir, tmp_path, args, 
     assert not os.listdir(tmp_path)
 
 
-def make_trainer(data_dir, out_dir, **overrides):
+def make_trainer(data_dir, out_dir, model_cls=SelfGNN, **overrides):
     p = params.preset_params("tiny", data_dir=str(data_dir), out_dir=str(out_dir), **overrides)
     data = data_handler.load_dataset(os.path.join(str(data_dir), "tiny"), p.graphNum, p.testSize)
-    return trainer.Trainer(p, data, logger=trainer.Logger(io.StringIO()))
+    return trainer.Trainer(p, data, model_cls=model_cls, logger=trainer.Logger(io.StringIO()))
 
 
 @pytest.mark.slow
@@ -122,9 +123,10 @@ def test_same_seed_same_metrics_and_no_retracing(tiny_data_dir, tmp_path):
 
 @pytest.mark.slow
 def test_fast_kernels_give_the_metrics_of_the_plain_path(tiny_data_dir, tmp_path):
-    """--fast_kernels (the default) against the plain unsorted-segment-sum path, same seed."""
-    runs = {fast: make_trainer(tiny_data_dir, tmp_path / str(fast), epoch=3, tstEpoch=1,
-                               fast_kernels=fast).run() for fast in (True, False)}
+    """SelfGNN's kernels against the plain unsorted-segment-sum path (PlainSelfGNN), same seed."""
+    runs = {cls.FAST_KERNELS: make_trainer(tiny_data_dir, tmp_path / cls.__name__, model_cls=cls,
+                                           epoch=3, tstEpoch=1).run()
+            for cls in (SelfGNN, PlainSelfGNN)}
     fast, plain = runs[True], runs[False]
     for a, b in zip(fast["epochs"], plain["epochs"]):
         assert a["test"] == b["test"]  # HR and NDCG, every epoch
