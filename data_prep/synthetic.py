@@ -24,15 +24,14 @@ then the latest remaining (validation) item of every user.
 
 Usage: ``python -m data_prep.synthetic --preset tiny --out /tmp/ds``.
 """
-import argparse
 import dataclasses
 import os
-import pickle
 import sys
 import time
 
 import numpy as np
 import pandas as pd
+from absl import flags
 
 from data_prep import pipeline
 from data_prep.readers import DataPrepError
@@ -229,28 +228,44 @@ def write(dataset, directory):
     pipeline.write_dataset(dataset, pipeline.summarize(dataset), directory)
 
 
+OVERRIDES = ("name", "seed", "users", "items", "graphs", "test_users", "negatives", "mean_len")
+"""The flags that override a preset's field of the same name."""
+USAGE = "usage: python -m data_prep.synthetic [--preset NAME] [--out DIR] [--name NAME] [flags]"
+
+
 def _parse_args(argv):
-    parser = argparse.ArgumentParser(
-        prog="python -m data_prep.synthetic",
-        description="Write a seeded synthetic SelfGNN data set (four pickle files) to OUT/NAME/.")
-    parser.add_argument("--preset", default="tiny", help=f"one of {', '.join(PRESETS)}")
-    parser.add_argument("--out", default="Datasets", help="parent directory (default Datasets)")
-    parser.add_argument("--name", help="data-set directory name (default: the preset's)")
+    """The flag values of `argv` (without the program name); flags.Error on a bad one."""
+    fv = flags.FlagValues()
+    flags.DEFINE_bool("help", False, "show this help and exit", short_name="h", flag_values=fv)
+    flags.DEFINE_string("preset", "tiny", f"one of {', '.join(PRESETS)}", flag_values=fv)
+    flags.DEFINE_string("out", "Datasets", "parent directory (default Datasets)", flag_values=fv)
+    flags.DEFINE_string("name", None, "data-set directory name (default: the preset's)",
+                        flag_values=fv)
     for flag in ("seed", "users", "items", "graphs", "test_users", "negatives"):
-        parser.add_argument(f"--{flag}", type=int, help=f"override the preset's {flag}")
-    parser.add_argument("--mean_len", type=float, help="override the preset's mean_len")
-    return parser.parse_args(argv)
+        flags.DEFINE_integer(flag, None, f"override the preset's {flag}", flag_values=fv)
+    flags.DEFINE_float("mean_len", None, "override the preset's mean_len", flag_values=fv)
+    rest = fv(["python -m data_prep.synthetic"] + list(argv))[1:]
+    if rest:
+        raise flags.Error(f"unrecognized arguments: {' '.join(rest)}")
+    return fv
 
 
 def main(argv=None):
     """Command-line entry point; exits with code 2 and a one-line message on bad input."""
-    args = _parse_args(argv)
+    try:
+        args = _parse_args(sys.argv[1:] if argv is None else argv)
+    except flags.Error as error:
+        print(f"data_prep.synthetic: error: {error}\n{USAGE}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if args.help:
+        print("Write a seeded synthetic SelfGNN data set (four pickle files) to OUT/NAME/.\n\n"
+              f"{USAGE}\n{args.get_help()}")
+        return
     try:
         if args.preset not in PRESETS:
             raise ValueError(f"unknown preset {args.preset!r}; use --preset with one of "
                              f"{', '.join(PRESETS)}")
-        overrides = {key: value for key, value in vars(args).items()
-                     if key not in ("preset", "out") and value is not None}
+        overrides = {key: args[key].value for key in OVERRIDES if args[key].value is not None}
         config = dataclasses.replace(PRESETS[args.preset], **overrides)
         started = time.perf_counter()
         dataset = generate(config)

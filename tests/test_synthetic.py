@@ -213,3 +213,15 @@ def test_too_many_graphs_is_reported():
                              mean_len=5, min_len=5)
     with pytest.raises(ValueError, match="empty"):
         generate(config)
+
+
+def test_cli_flags_help_and_bad_flag(tmp_path, capsys):
+    main(["--help"])
+    assert "--mean_len" in capsys.readouterr().out
+    for argv in (["--users", "x"], ["--bogus"], ["stray"]):
+        with pytest.raises(SystemExit) as info:
+            main(argv + ["--out", str(tmp_path)])
+        assert info.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("data_prep.synthetic: error: ") and "usage:" in err
+    assert not os.listdir(tmp_path)
