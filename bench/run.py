@@ -22,7 +22,7 @@ import time
 import numpy as np
 from absl import flags
 
-from selfgnn import tables
+from selfgnn import script_flags, tables
 
 SIZES = {"tiny": ("tiny", "tiny"), "small": ("small", "small"), "amazonlike": ("amazonlike", "amazon")}
 
@@ -117,8 +117,7 @@ USAGE = "usage: python bench/run.py [--size SIZE] [--plain] [--strategies A,B] [
 def parse_args(argv):
     """The flag values of `argv`, the arguments without the program name (`--strategies`
     already a list of names); a bad flag or a stray argument raises flags.Error."""
-    fv = flags.FlagValues()
-    flags.DEFINE_bool("help", False, "show this help and exit", short_name="h", flag_values=fv)
+    fv = script_flags.flag_values()
     flags.DEFINE_enum("size", "amazonlike", sorted(SIZES), "synthetic set and preset",
                       flag_values=fv)
     flags.DEFINE_string("data_dir", os.path.join("bench", "data"),
@@ -140,14 +139,9 @@ def parse_args(argv):
 
 
 def main(argv=None):
-    try:
-        args = parse_args(sys.argv[1:] if argv is None else argv)
-    except flags.Error as e:
-        print(f"error: {e}\n{USAGE}", file=sys.stderr)
-        return 2
-    if args.help:
-        print(f"{__doc__.strip()}\n\n{USAGE}\n{args.get_help()}")
-        return 0
+    args, code = script_flags.parse(parse_args, argv, __doc__, USAGE)
+    if code is not None:
+        return code
     from data_prep import synthetic
     preset, data_name = SIZES[args.size]
     directory = os.path.join(args.data_dir, data_name)

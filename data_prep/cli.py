@@ -18,6 +18,7 @@ from absl import flags
 
 from data_prep import movielens, pipeline, readers
 from data_prep.readers import DataPrepError
+from selfgnn import script_flags
 
 _NOT_IN_NOTEBOOK = pipeline.PrepConfig()  # the Amazon passes; G from the source's script
 SOURCES = {
@@ -77,8 +78,7 @@ _CSV = "data_prep.cli, --format csv"  # the help's group of the generic reader's
 def parse_args(argv):
     """The flag values of `argv`, the arguments without the program name (`--test_users`
     already 'all' or an int); a bad flag or a stray argument raises flags.Error."""
-    fv = flags.FlagValues()
-    flags.DEFINE_bool("help", False, "show this help and exit", short_name="h", flag_values=fv)
+    fv = script_flags.flag_values()
     flags.DEFINE_enum("source", "custom", sorted(SOURCES),
                       "preset: the reader and the notebook parameters", flag_values=fv)
     flags.DEFINE_string("input", None, "raw file (not needed for ml-100k and ml-1m)",
@@ -138,14 +138,9 @@ def _config(args):
 
 
 def main(argv=None):
-    try:
-        args = parse_args(sys.argv[1:] if argv is None else argv)
-    except flags.Error as e:
-        print(f"data_prep: error: {e}\n{USAGE}", file=sys.stderr)
-        return 2
-    if args.help:
-        print(f"{__doc__.strip()}\n\n{USAGE}\n{args.get_help()}")
-        return 0
+    args, code = script_flags.parse(parse_args, argv, __doc__, USAGE, prefix="data_prep: error")
+    if code is not None:
+        return code
     try:
         fmt, config = _config(args)
         options = {}

@@ -35,6 +35,7 @@ from absl import flags
 
 from data_prep import pipeline
 from data_prep.readers import DataPrepError
+from selfgnn import script_flags
 
 T_MIN = 1388534400  # 2014-01-01 00:00:00 UTC
 T_MAX = 1406073600  # 2014-07-23 00:00:00 UTC
@@ -235,8 +236,7 @@ USAGE = "usage: python -m data_prep.synthetic [--preset NAME] [--out DIR] [--nam
 
 def _parse_args(argv):
     """The flag values of `argv` (without the program name); flags.Error on a bad one."""
-    fv = flags.FlagValues()
-    flags.DEFINE_bool("help", False, "show this help and exit", short_name="h", flag_values=fv)
+    fv = script_flags.flag_values()
     flags.DEFINE_string("preset", "tiny", f"one of {', '.join(PRESETS)}", flag_values=fv)
     flags.DEFINE_string("out", "Datasets", "parent directory (default Datasets)", flag_values=fv)
     flags.DEFINE_string("name", None, "data-set directory name (default: the preset's)",
@@ -252,14 +252,12 @@ def _parse_args(argv):
 
 def main(argv=None):
     """Command-line entry point; exits with code 2 and a one-line message on bad input."""
-    try:
-        args = _parse_args(sys.argv[1:] if argv is None else argv)
-    except flags.Error as error:
-        print(f"data_prep.synthetic: error: {error}\n{USAGE}", file=sys.stderr)
-        raise SystemExit(2) from None
-    if args.help:
-        print("Write a seeded synthetic SelfGNN data set (four pickle files) to OUT/NAME/.\n\n"
-              f"{USAGE}\n{args.get_help()}")
+    args, code = script_flags.parse(
+        _parse_args, argv, "Write a seeded synthetic SelfGNN data set (four pickle files) to "
+        "OUT/NAME/.", USAGE, prefix="data_prep.synthetic: error")
+    if code:
+        raise SystemExit(code)
+    if code == 0:
         return
     try:
         if args.preset not in PRESETS:

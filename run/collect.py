@@ -10,7 +10,7 @@ import sys
 
 from absl import flags
 
-from selfgnn import recovery, tables
+from selfgnn import recovery, script_flags, tables
 
 METRICS = ("HR10", "NDCG10", "HR20", "NDCG20")
 
@@ -57,24 +57,19 @@ USAGE = "usage: python run/collect.py DIR (DIR: the folder searched for results.
 
 def parse_args(argv):
     """(flag values, positional arguments) of `argv`, the arguments without the program
-    name; a bad flag raises flags.Error."""
-    fv = flags.FlagValues()
-    flags.DEFINE_bool("help", False, "show this help and exit", short_name="h", flag_values=fv)
-    return fv, fv(["collect.py"] + list(argv))[1:]
+    name; a bad flag or not exactly one folder (without --help) raises flags.Error."""
+    fv = script_flags.flag_values()
+    rest = fv(["collect.py"] + list(argv))[1:]
+    if len(rest) != 1 and not fv.help:
+        raise flags.Error(f"expected one folder, got {len(rest)}")
+    return fv, rest
 
 
 def main(argv=None):
-    try:
-        args, rest = parse_args(sys.argv[1:] if argv is None else argv)
-        if len(rest) != 1 and not args.help:
-            raise flags.Error(f"expected one folder, got {len(rest)}")
-    except flags.Error as e:
-        print(f"error: {e}\n{USAGE}", file=sys.stderr)
-        return 2
-    if args.help:
-        print(f"{__doc__.strip()}\n\n{USAGE}\n{args.get_help()}")
-        return 0
-    root = rest[0]
+    parsed, code = script_flags.parse(parse_args, argv, __doc__, USAGE)
+    if code is not None:
+        return code
+    root = parsed[1][0]
     runs = list(find_results(root))
     if not runs:
         print(f"error: no results.json under {root}", file=sys.stderr)

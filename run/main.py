@@ -32,13 +32,9 @@ def check_writable(out_dir, save_path):
     Makes the missing folders and one temporary file there, then removes all of
     them, so that a run stopped later (bad data) leaves nothing behind.
     """
-    run_dir = os.path.join(out_dir, save_path)
-    missing, head = [], os.path.abspath(run_dir)
-    while not os.path.lexists(head):
-        missing.append(head)
-        head = os.path.dirname(head)
+    run_dir, made = os.path.join(out_dir, save_path), []
     try:
-        os.makedirs(run_dir, exist_ok=True)
+        made = run_folder.make_folders(run_dir)
         fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=".write_check")
         os.close(fd)
         os.remove(tmp)
@@ -46,11 +42,7 @@ def check_writable(out_dir, save_path):
         raise ValueError(f"--out_dir {out_dir}: cannot write the run folder {run_dir} "
                          f"({e.strerror or e}); pass --out_dir a writable folder") from e
     finally:
-        for path in missing:  # innermost first; a folder another run now uses stays
-            try:
-                os.rmdir(path)
-            except OSError:
-                pass
+        run_folder.remove_folders(made)
 
 
 def main(argv):

@@ -19,7 +19,7 @@ import sys
 
 from absl import flags
 
-from selfgnn import aggregate, published, recovery, tables
+from selfgnn import aggregate, published, recovery, script_flags, tables
 
 METRICS = published.METRICS
 LABELS = dict(published.COMPARED)
@@ -293,8 +293,7 @@ USAGE = "usage: python run/report.py RUN [RUN ...] [--out DIR] [--compare DATA=P
 def parse_args(argv):
     """(flag values, positional arguments: the runs) of `argv`, the arguments without the
     program name; a bad flag raises flags.Error."""
-    fv = flags.FlagValues()
-    flags.DEFINE_bool("help", False, "show this help and exit", short_name="h", flag_values=fv)
+    fv = script_flags.flag_values()
     flags.DEFINE_string("out", "report", "output folder", flag_values=fv)
     flags.DEFINE_bool("plot", False, "also write report.png", flag_values=fv)
     flags.DEFINE_multi_string("compare", [], "DATA=PAPER: put runs on DATA beside the published "
@@ -303,21 +302,19 @@ def parse_args(argv):
     flags.DEFINE_bool("seeds_only", False, "only the table across seeds (finished runs grouped "
                       "by configuration)", flag_values=fv)
     flags.DEFINE_string("name", "report", "file name stem of the outputs", flag_values=fv)
-    return fv, fv(["report.py"] + list(argv))[1:]
+    runs = fv(["report.py"] + list(argv))[1:]
+    if not runs and not fv.help:
+        raise flags.Error("expected at least one run folder, folder of runs or results.json")
+    return fv, runs
 
 
 def main(argv=None):
-    try:
-        args, runs_given = parse_args(sys.argv[1:] if argv is None else argv)
-        if not runs_given and not args.help:
-            raise flags.Error("expected at least one run folder, folder of runs or results.json")
-    except flags.Error as e:
-        print(f"error: {e}\n{USAGE}", file=sys.stderr)
-        return 2
-    if args.help:
-        print(f"{__doc__.strip()}\n\n{USAGE}\n\nRUN: run folders, folders of runs, or "
-              f"results.json files.\n{args.get_help()}")
-        return 0
+    parsed, code = script_flags.parse(
+        parse_args, argv, __doc__, USAGE,
+        notes="\nRUN: run folders, folders of runs, or results.json files.\n")
+    if code is not None:
+        return code
+    args, runs_given = parsed
     try:
         compare = dict(parse_compare(text) for text in args.compare)
         paths = find_runs(runs_given)

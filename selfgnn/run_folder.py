@@ -30,6 +30,31 @@ RUN_FILES = ("best", "latest", "grid", "tensorboard", "latest_state.json", "resu
 """What a run writes besides log.txt; removed when a folder starts over."""
 
 
+def make_folders(path):
+    """Makes `path` and its missing parents; returns the folders it made, innermost first
+    (if making one fails, those made before are removed and the error raised)."""
+    made, head = [], os.path.abspath(path)
+    while not os.path.lexists(head):
+        made.append(head)
+        head = os.path.dirname(head)
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        remove_folders(made)
+        raise
+    return made
+
+
+def remove_folders(folders):
+    """Removes `folders` (innermost first) that are still empty; one another run now uses
+    stays."""
+    for folder in folders:
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass
+
+
 class FolderConflict(ValueError):
     """The run folder holds another configuration, or another process is writing it."""
 
@@ -131,20 +156,13 @@ class Claim:
 
     def __init__(self, run_dir, params):
         self.run_dir, self.params = run_dir, params
-        self.created = []
+        self.created, self.made_lock = [], False
         self.fd = None
 
     def acquire(self):
-        head = os.path.abspath(self.run_dir)
-        missing = []
-        while not os.path.lexists(head):
-            missing.append(head)
-            head = os.path.dirname(head)
-        os.makedirs(self.run_dir, exist_ok=True)
-        self.created = missing
+        self.created = make_folders(self.run_dir)
         path = os.path.join(self.run_dir, LOCK)
-        if not os.path.exists(path):
-            self.created.insert(0, path)
+        self.made_lock = not os.path.exists(path)
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -153,7 +171,7 @@ class Claim:
                 raise
             pid = os.pread(self.fd, 32, 0).decode(errors="replace").strip() or "?"
             os.close(self.fd)
-            self.fd, self.created = None, []
+            self.fd, self.created, self.made_lock = None, [], False
             raise FolderConflict(f"{self.run_dir} is being written by another process (pid "
                                  f"{pid}); wait for it to end, or pass another --save_path")
         os.ftruncate(self.fd, 0)
@@ -173,18 +191,16 @@ class Claim:
         config = config_of(self.params)
         recovery.write_json_atomic(os.path.join(self.run_dir, CONFIG),
                                    {"config": config, "fingerprint": fingerprint(config)})
-        self.created = []
+        self.created, self.made_lock = [], False
 
     def release(self):
         """Unlocks; before `commit`, also removes what `acquire` created."""
-        for path in self.created:  # the lock file first, then the folders innermost first
+        if self.made_lock:
             try:
-                if path.endswith(LOCK):
-                    os.remove(path)
-                else:
-                    os.rmdir(path)
+                os.remove(os.path.join(self.run_dir, LOCK))
             except OSError:
                 pass
+        remove_folders(self.created)
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
