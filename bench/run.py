@@ -27,7 +27,7 @@ from selfgnn import script_flags, tables
 SIZES = {"tiny": ("tiny", "tiny"), "small": ("small", "small"), "amazonlike": ("amazonlike", "amazon")}
 
 
-def step_flops(p, users, items, edges, pairs, ssl_pairs):
+def step_flops(p, model, users, items, edges, pairs, ssl_pairs):
     """Multiply-adds x 2 of one training step, forward x 3 (backward ~ 2 x forward).
 
     Per interval graph and layer, both directions sum one d-vector per edge;
@@ -37,6 +37,7 @@ def step_flops(p, users, items, edges, pairs, ssl_pairs):
     att_layer attentions on one token; scores, SAL and the meta network are dot
     products and small dense layers. HardGNN adds the mining product of the
     batch's anchors with every item, forward only (no gradient through the selection).
+    `model`: the model class's NAME (selfgnn or hardgnn).
     """
     d, g, n = p.latdim, p.graphNum, users + items
     forward = {
@@ -49,9 +50,9 @@ def step_flops(p, users, items, edges, pairs, ssl_pairs):
         "sal": ssl_pairs * (4 * d + 2 * 3 * d * p.ssldim + 2 * p.ssldim),
     }
     flops = {k: 3 * v for k, v in forward.items()}
-    if getattr(p, "neg_mode", "hard") in ("dns", "mix"):  # scoring each pair's pool, no backward
+    if model == "hardgnn" and p.neg_mode in ("dns", "mix"):  # each pair's pool, no backward
         flops["dns_pool"] = pairs // 2 * p.dns_pool * d * 2
-    if getattr(p, "model", "selfgnn") == "hardgnn":  # anchors x all items, no backward
+    if model == "hardgnn":  # anchors x all items, no backward
         flops["mining"] = p.batch * items * d * 2
     return flops
 
@@ -151,7 +152,8 @@ def main(argv=None):
     from hardgnn.model import HardGNN
     from selfgnn import data_handler, trainer
     from selfgnn.model import PlainSelfGNN, SelfGNN
-    base = hard_params.preset_params(data_name, data_dir=args.data_dir,
+    from selfgnn import main_flags
+    base = main_flags.preset_params(data_name, data_dir=args.data_dir,
                                      out_dir=os.path.join(args.out, "runs"))
     data = data_handler.load_dataset(directory, base.graphNum, base.testSize)
     rooflines = [roofline()]
@@ -167,7 +169,8 @@ def main(argv=None):
         t = trainer.Trainer(p, data, model_cls=cls, logger=trainer.Logger(io.StringIO()))
         row = measure(name, t, args.steps, args.warmup, args.repeats)
         edges = sum(m.nnz for m in data.sub_mats)
-        flops = step_flops(p, data.num_users, data.num_items, edges, row["pairs"], row["ssl_pairs"])
+        flops = step_flops(p, cls.NAME, data.num_users, data.num_items, edges, row["pairs"],
+                           row["ssl_pairs"])
         steps_per_epoch = math.ceil(min(p.trnNum, data.num_users) / p.batch)
         row.update(flops=flops, gflop_per_step=sum(flops.values()) / 1e9,
                    steps_per_epoch=steps_per_epoch, epoch_s=row["step_s"] * steps_per_epoch)

@@ -32,6 +32,8 @@ from selfgnn.model import SelfGNN
 class HardGNN(SelfGNN):
     """SelfGNN with the HardGNN contrastive term; `params` needs the HardGNN flags."""
 
+    NAME = "hardgnn"
+
     def __init__(self, params, num_users, num_items, graph_edges, train_mat):
         super().__init__(params, num_users, num_items, graph_edges)
         rows = sp.csr_matrix(train_mat)

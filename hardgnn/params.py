@@ -1,16 +1,11 @@
-"""HardGNN's flags, added to SelfGNN's table (`selfgnn.params.FLAG_SPECS`)."""
-from absl import flags
+"""HardGNN's flags, added to SelfGNN's table (`selfgnn.params.FLAG_SPECS`).
 
-import baselines
-from selfgnn import flag_help, params
+`HardParams` is SelfGNN's configuration plus these; `run/main.py`'s command line
+(`selfgnn.main_flags`) adds them beside the baselines' and `--model`.
+"""
+from selfgnn import params
 
 HARD_FLAG_SPECS = (
-    ("model", "enum:" + "|".join(("auto", "selfgnn", "hardgnn") + tuple(baselines.MODELS)), "auto",
-     "auto: HardGNN when a HardGNN flag is given, else SelfGNN; or a reference baseline "
-     "trained and scored under the same protocol (" + ", ".join(baselines.MODELS) + ")"),
-    ("baseline_grid", "bool", True,
-     "baselines: try the model's built-in hyperparameter grid and keep the point with the best "
-     "validation NDCG (--nobaseline_grid: the model's defaults only)"),
     ("hard_k", "int", 5, "K: negatives per anchor for the InfoNCE term"),
     ("cl_weight", "float", 0.1, "lambda: weight of the InfoNCE term (0: exactly SelfGNN)"),
     ("cl_temp", "float", 0.1, "tau: InfoNCE temperature (the original's --temp keeps its meaning)"),
@@ -51,8 +46,7 @@ STRATEGIES = {
     "shared": dict(neg_mode="hard", shared_negatives=True),
 }
 """Named negative-sampling strategies (HardGNN flags) for `run/grid_search.py --strategies`."""
-HARD_NAMES = tuple(name for name, _, _, _ in HARD_FLAG_SPECS
-                   if name not in ("model", "baseline_grid"))
+HARD_NAMES = tuple(name for name, _, _, _ in HARD_FLAG_SPECS)
 ALL_SPECS = params.FLAG_SPECS + HARD_FLAG_SPECS
 HardParams = params.make_params_class(ALL_SPECS, "HardParams")
 
@@ -92,37 +86,6 @@ def check_hard_params(p):
     return p
 
 
-def help_groups():
-    """Every flag of `run/main.py` as (title, specs) groups for `--help`."""
-    models = [spec for spec in HARD_FLAG_SPECS if spec[0] in ("model", "baseline_grid")]
-    hard = [spec for spec in HARD_FLAG_SPECS if spec[0] in HARD_NAMES]
-    return (flag_help.help_groups() + [("Model choice and baselines", models),
-                                       ("HardGNN (any of these trains HardGNN)", hard)])
-
-
-def define_flags(flag_values=flags.FLAGS):
-    params.define_flags(flag_values, ALL_SPECS)
-
-
-def from_flags(flag_values=flags.FLAGS):
-    """Checked HardParams; `--model auto` becomes hardgnn iff a HardGNN flag was given.
-
-    A model other than SelfGNN writes to `<save_path>-<model>` unless --save_path is
-    given, so that `--data amazon` and `--data amazon --hard_k 3` do not share a folder.
-    """
-    p = params.from_flags(flag_values, HardParams)
-    given = [name for name in HARD_NAMES if flag_values[name].present]
-    if p.model == "auto":
-        p = p.replace(model="hardgnn" if given else "selfgnn")
-    if p.model in baselines.MODELS and given:
-        raise ValueError(f"--{given[0]} is a HardGNN flag, but --model {p.model} is a baseline; "
-                         f"drop it or use --model hardgnn")
-    if p.model != "selfgnn" and not flag_values["save_path"].present:
-        p = p.replace(save_path=f"{p.save_path}-{p.model}")  # not SelfGNN's folder of the preset
-    return check_hard_params(p)
-
-
 def preset_params(data, **overrides):
-    """HardParams for `data` (preset applied) with `overrides`; model defaults to hardgnn."""
-    overrides.setdefault("model", "hardgnn")
+    """HardParams for `data` (preset applied) with `overrides`."""
     return check_hard_params(params.preset_params(data, HardParams, **overrides))

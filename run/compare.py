@@ -26,9 +26,9 @@ from absl import app, flags
 
 import baselines
 from hardgnn import params as hard_params
-from selfgnn import launch, params
+from selfgnn import launch, main_flags, params
 
-hard_params.define_flags()
+main_flags.define_flags()
 flags.DEFINE_integer("seeds", 5, "seeds per model and protocol", lower_bound=1)
 flags.DEFINE_integer("first_seed", 100, "the first seed (100: the original's)")
 flags.DEFINE_string("out", None, "folder of the runs, logs and the table", required=True)
@@ -76,12 +76,12 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     try:
         check(FLAGS.models, FLAGS.protocols)
-        hard_params.from_flags(FLAGS)  # the passed flags must be valid on their own
+        main_flags.from_flags(FLAGS)  # the passed flags must be valid on their own
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     hard = set(hard_params.HARD_NAMES)
-    names = sorted(n for n, *_ in hard_params.ALL_SPECS if FLAGS[n].present and n not in SET_HERE)
+    names = sorted(n for n, *_ in main_flags.SPECS if FLAGS[n].present and n not in SET_HERE)
     passed = [FLAGS[n].serialize() for n in names if n not in hard]
     hard_passed = [FLAGS[n].serialize() for n in names if n in hard]
     runs_dir = os.path.join(FLAGS.out, "runs")
@@ -111,4 +111,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main, argv=params.normalize_bool_args(sys.argv, hard_params.ALL_SPECS))
+    app.run(main, argv=params.normalize_bool_args(sys.argv, main_flags.SPECS))

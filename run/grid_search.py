@@ -23,9 +23,9 @@ import sys
 from absl import app, flags, logging
 
 from hardgnn import params as hard_params, plots
-from selfgnn import params, published, tables
+from selfgnn import main_flags, params, published, tables
 
-hard_params.define_flags()
+main_flags.define_flags()
 flags.DEFINE_list("grid_k", ["3", "5", "7"], "values of K (--hard_k)")
 flags.DEFINE_list("grid_lambda", ["0.01", "0.1", "0.2"], "values of lambda (--cl_weight)")
 flags.DEFINE_integer("grid_epochs", 25, "epochs of each grid run", lower_bound=1)
@@ -103,7 +103,7 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     logging.set_verbosity(logging.WARNING)
     try:
-        base = hard_params.from_flags(FLAGS)
+        base = main_flags.from_flags(FLAGS)
         ks = [int(k) for k in FLAGS.grid_k]
         lambdas = [float(x) for x in FLAGS.grid_lambda]
         unknown = [s for s in FLAGS.strategies if s not in hard_params.STRATEGIES]
@@ -164,4 +164,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main, argv=params.normalize_bool_args(sys.argv, hard_params.ALL_SPECS))
+    app.run(main, argv=params.normalize_bool_args(sys.argv, main_flags.SPECS))

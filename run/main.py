@@ -19,10 +19,9 @@ import tempfile
 from absl import app, flags, logging
 
 import baselines
-from hardgnn import params as hard_params
-from selfgnn import data_handler, flag_help, params, run_folder
+from selfgnn import data_handler, flag_help, main_flags, params, run_folder
 
-hard_params.define_flags()
+main_flags.define_flags()
 FLAGS = flags.FLAGS
 
 
@@ -50,7 +49,7 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     try:
-        config = hard_params.from_flags(FLAGS)
+        config = main_flags.from_flags(FLAGS)
         check_writable(config.out_dir, config.save_path)
         run_dir = os.path.join(config.out_dir, config.save_path)
         if run_folder.inspect(run_dir, config, warn=lambda m: print(m, file=sys.stderr)) == \
@@ -90,6 +89,6 @@ def main(argv):
 
 if __name__ == "__main__":
     if any(arg in ("--help", "-h", "-?", "--usage") for arg in sys.argv[1:]):
-        print(flag_help.usage(hard_params.help_groups(), __doc__))
+        print(flag_help.usage(main_flags.help_groups(), __doc__))
         sys.exit(0)
-    app.run(main, argv=params.normalize_bool_args(sys.argv, hard_params.ALL_SPECS))
+    app.run(main, argv=params.normalize_bool_args(sys.argv, main_flags.SPECS))

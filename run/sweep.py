@@ -16,15 +16,14 @@ import sys
 
 from absl import app, flags
 
-from hardgnn import params as hard_params
-from selfgnn import launch, params
+from selfgnn import launch, main_flags, params
 
-hard_params.define_flags()
+main_flags.define_flags()
 flags.DEFINE_multi_string("grid", [], "NAME=V1,V2,...: a flag of run/main.py and its values")
 flags.DEFINE_string("sweep_dir", "Runs/sweep", "folder of the flag files, runs and logs")
 launch.define_launch_flags()
 FLAGS = flags.FLAGS
-RUN_FLAGS = {name for name, _, _, _ in hard_params.ALL_SPECS}
+RUN_FLAGS = {name for name, _, _, _ in main_flags.SPECS}
 
 
 def parse_grid(entries):
@@ -64,7 +63,7 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     try:
         grid = parse_grid(FLAGS.grid)
-        hard_params.from_flags(FLAGS)  # the base flags must be valid on their own
+        main_flags.from_flags(FLAGS)  # the base flags must be valid on their own
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -79,4 +78,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main, argv=params.normalize_bool_args(sys.argv, hard_params.ALL_SPECS))
+    app.run(main, argv=params.normalize_bool_args(sys.argv, main_flags.SPECS))

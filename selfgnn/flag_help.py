@@ -1,8 +1,8 @@
 """What a person reads about the flags: `--help` grouped, and a run's describing line.
 
 `usage(groups)` prints (title, specs) groups of the flag tables (`selfgnn.params`,
-`hardgnn.params`) with their defaults and help; `describe(p)` is the line a run logs
-after `Start`, naming the model and its key flags.
+`hardgnn.params`, `baselines.params`) with their defaults and help; `describe(p, model)`
+is the line a run logs after `Start`, naming the model and its key flags.
 """
 from selfgnn.params import FLAG_SPECS
 
@@ -20,9 +20,11 @@ HARD_KEY_FLAGS = ("hard_k", "cl_weight", "cl_temp", "neg_mode", "hard_anchor")
 """The flags a run's second log line names (HardGNN's for a HardGNN run)."""
 
 
-def describe(p):
-    """'Model hardgnn: --data amazon --seed 100 ... --hard_k 3 --cl_weight 0.1 ...'."""
-    model = getattr(p, "model", "selfgnn")
+def describe(p, model):
+    """'Model hardgnn: --data amazon --seed 100 ... --hard_k 3 --cl_weight 0.1 ...'.
+
+    `model`: the trained class's NAME (selfgnn or hardgnn).
+    """
     names = KEY_FLAGS + (HARD_KEY_FLAGS if model == "hardgnn" else ())
     return f"Model {model}: " + " ".join(f"--{n} {getattr(p, n)}" for n in names)
 

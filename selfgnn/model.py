@@ -19,6 +19,7 @@ final_user [U, d], final_item [I, d]: after LSTM, layer norm, attention and the 
 class SelfGNN(tf.Module):
     """The SelfGNN model with the original's variables, names and creation order."""
 
+    NAME = "selfgnn"  # what `--model` calls it
     MAX_TIME = 1  # `self.maxTime = 1` in `prepareGlobalData`; timeEmbed is [MAX_TIME + 1, d]
     FAST_KERNELS = True
     """Graph propagation as sorted sparse segment sums with paired gradients

@@ -346,7 +346,7 @@ def run(params, logger=None, model_cls=SelfGNN):
     """Loads the data of `params`, trains and evaluates; returns the results dict."""
     log = logger or Logger()
     log("Start")
-    log(flag_help.describe(params))
+    log(flag_help.describe(params, model_cls.NAME))
     dataset = data_handler.load_for(params, log=log.plain)
     log("Load Data")
     check = data_handler.paper_check(params.data, dataset.num_users)

@@ -10,16 +10,15 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
-from hardgnn import params as hard_params
 from hardgnn.model import HardGNN
-from selfgnn import data_handler, trainer
+from selfgnn import data_handler, main_flags, trainer
 from selfgnn.model import SelfGNN
 
 
 def main(data_dir, out_dir, strategy, model):
     extra = dict(hard_k=2, cl_weight=0.1) if model == "hardgnn" else {}
-    p = hard_params.preset_params("tiny", data_dir=data_dir, out_dir=out_dir, epoch=2,
-                                  tstEpoch=1, strategy=strategy, model=model, **extra)
+    p = main_flags.preset_params("tiny", data_dir=data_dir, out_dir=out_dir, epoch=2,
+                                 tstEpoch=1, strategy=strategy, model=model, **extra)
     data = data_handler.load_dataset(os.path.join(data_dir, "tiny"), p.graphNum, p.testSize)
     t = trainer.Trainer(p, data, model_cls=HardGNN if model == "hardgnn" else SelfGNN,
                         logger=trainer.Logger(open(os.devnull, "w")))

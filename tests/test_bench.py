@@ -9,10 +9,12 @@ spec = importlib.util.spec_from_file_location("bench_run", os.path.join(ROOT, "b
 bench = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(bench)
 
+AMAZON = (11199, 30821, 350000, 40000, 3000)  # users, items, edges, pairs, ssl_pairs
+
 
 def test_step_flops_by_hand():
     p = params.preset_params("amazon")  # d 64, G 5, gnn_layer 3, att_layer 4, L 200, B 512
-    f = bench.step_flops(p, users=11199, items=30821, edges=350000, pairs=40000, ssl_pairs=3000)
+    f = bench.step_flops(p, "selfgnn", *AMAZON)
     n = 11199 + 30821
     assert f["lstm"] == 3 * n * 5 * 2 * 128 * 256           # 41.3 GFLOP
     assert f["attention_dense"] == 3 * n * 5 * 6 * 64 * 64  # 15.5 GFLOP
@@ -26,14 +28,15 @@ def test_step_flops_by_hand():
 def test_hardgnn_adds_the_mining_product_once():
     from hardgnn import params as hard_params
     p = hard_params.preset_params("amazon", hard_k=3)
-    f = bench.step_flops(p, users=11199, items=30821, edges=350000, pairs=40000, ssl_pairs=3000)
+    f = bench.step_flops(p, "hardgnn", *AMAZON)
     assert f["mining"] == 512 * 30821 * 64 * 2
+    assert "mining" not in bench.step_flops(p, "selfgnn", *AMAZON)
 
 
 def test_dns_adds_the_pool_scores_once():
     from hardgnn import params as hard_params
     p = hard_params.preset_params("amazon", hard_k=3, neg_mode="dns", dns_pool=16)
-    f = bench.step_flops(p, users=11199, items=30821, edges=350000, pairs=40000, ssl_pairs=3000)
+    f = bench.step_flops(p, "hardgnn", *AMAZON)
     assert f["dns_pool"] == 20000 * 16 * 64 * 2
 
 

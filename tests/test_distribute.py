@@ -70,9 +70,9 @@ def model_batch():
         ssl_iids=tuple(rng.integers(0, 9, 8).astype(np.int32) for _ in range(2)))
 
 
-@pytest.mark.parametrize("cls,kw", [(SelfGNN, dict(model="selfgnn")),
-                                    (HardGNN, dict(model="hardgnn", hard_k=2, cl_weight=0.5)),
-                                    (HardGNN, dict(model="hardgnn", hard_k=2, cl_weight=0.5,
+@pytest.mark.parametrize("cls,kw", [(SelfGNN, dict()),
+                                    (HardGNN, dict(hard_k=2, cl_weight=0.5)),
+                                    (HardGNN, dict(hard_k=2, cl_weight=0.5,
                                                    hard_in_rec=True))])
 @pytest.mark.parametrize("replicas", [2, 3])
 def test_shard_terms_and_gradients_sum_to_the_whole_batch(cls, kw, replicas):

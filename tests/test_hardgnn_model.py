@@ -168,7 +168,7 @@ def test_hard_k_larger_than_eligible_items_is_an_error():
 def test_cl_weight_zero_is_selfgnn_bit_for_bit(tiny_data_dir, tmp_path):
     runs, weights = [], []
     for model_cls, p in (
-            (SelfGNN, hard_params.preset_params("tiny", model="selfgnn", epoch=3, tstEpoch=1)),
+            (SelfGNN, hard_params.preset_params("tiny", epoch=3, tstEpoch=1)),
             (HardGNN, hard_params.preset_params("tiny", cl_weight=0.0, hard_k=3, epoch=3,
                                                 tstEpoch=1))):
         p = p.replace(data_dir=str(tiny_data_dir), out_dir=str(tmp_path / model_cls.__name__))

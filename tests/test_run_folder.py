@@ -4,12 +4,11 @@ import os
 
 import pytest
 
-from hardgnn import params as hard_params
-from selfgnn import recovery, run_folder
+from selfgnn import main_flags, recovery, run_folder
 
 
 def make(**overrides):
-    return hard_params.preset_params("tiny", **dict(dict(model="selfgnn"), **overrides))
+    return main_flags.preset_params("tiny", **overrides)
 
 
 def write_run(run_dir, p, status="finished", epoch=None):

@@ -12,8 +12,7 @@ import pytest
 import baselines
 from baselines import runner
 from baselines.base import Baseline
-from hardgnn import params as hard_params
-from selfgnn import logs
+from selfgnn import logs, main_flags
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -48,7 +47,7 @@ def oracle(monkeypatch):
 
 
 def run(tiny_data_dir, out_dir, **overrides):
-    p = hard_params.preset_params("tiny", model="mostpop", data_dir=str(tiny_data_dir),
+    p = main_flags.preset_params("tiny", model="mostpop", data_dir=str(tiny_data_dir),
                                   out_dir=str(out_dir), epoch=3, tstEpoch=1, **overrides)
     stream = io.StringIO()
     results = runner.run(p, logger=logs.Logger(stream))
