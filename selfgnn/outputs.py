@@ -7,14 +7,15 @@ In `<out_dir>/<save_path>/`:
 - `per_user.csv`: each test user's rank and HR/NDCG at the reported epoch;
 - `results.json`: flags, every epoch's losses and metrics, the best epoch and the
   final test, rewritten atomically after every epoch (strict JSON);
-- `log.txt`: the log lines; `tensorboard/`: scalars per epoch.
+- `log.txt`: the log lines; `tensorboard/`: scalars per epoch;
+- `--export_tf1_checkpoint PREFIX`: the best model as the original's TF1 checkpoint.
 """
 import os
 import pickle
 
 import tensorflow as tf
 
-from selfgnn import published, recovery
+from selfgnn import published, recovery, tf1_checkpoint
 from selfgnn.logs import write_scalar
 
 
@@ -63,3 +64,12 @@ class RunOutputs:
         for line in published.side_by_side(comparison, what):
             self.log.plain(line)
         results["published_comparison"] = dict(comparison, ours_are=what)
+
+    def export_tf1(self, path, model, optimizer):
+        """`--export_tf1_checkpoint`: the best model (else the current one) in the original's
+        variable names, readable by its `tf.compat.v1.train.Saver`."""
+        if self.best.latest_checkpoint:
+            self.checkpoint.restore(self.best.latest_checkpoint)
+        with recovery.writing(path):
+            tf1_checkpoint.export_tf1(path, model, optimizer)
+        self.log("TF1 checkpoint written: %s" % path)

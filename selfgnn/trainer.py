@@ -2,20 +2,20 @@
 
 `Trainer` trains one model on one data set: the epochs and their steps, the test
 every `--tstEpoch` epochs (`evaluation.Evaluator`), the best epoch, the final test.
-Its run folder is held through `run_folder`, resumed through `recovery.LatestState`
-and written through `outputs.RunOutputs`; `nonfinite` applies `--nan_policy`.
+Its run folder is held through `run_folder`, started (resumed or loaded) through
+`starting`, saved through `recovery.LatestState` and written through
+`outputs.RunOutputs`; `nonfinite` applies `--nan_policy`.
 """
 import dataclasses
 import math
 import os
-import pickle
 import time
 
 import numpy as np
 import tensorflow as tf
 
 from selfgnn import (data_handler, distribute, evaluation, flag_help, memory, nonfinite,
-                     outputs, recovery, run_folder, sampler, tf1_checkpoint)
+                     outputs, recovery, run_folder, sampler, starting)
 from selfgnn.logs import Logger, make_print, progress_bar
 from selfgnn.model import SelfGNN
 from selfgnn.optimizer import TF1Adam
@@ -149,32 +149,6 @@ class Trainer:
             self.outputs.save_best(int(self.optimizer.step.numpy()), self.history,
                                    self.params.save_path)
 
-    def load_model(self, name):
-        """`loadModel`: restores `<out_dir>/<name>/best` and its history; returns the start epoch.
-
-        The start epoch is the original's `len(TrainLoss) * tstEpoch - (tstEpoch - 1)`
-        (at least 0).
-        """
-        run_dir = os.path.join(self.params.out_dir, name)
-        latest = tf.train.latest_checkpoint(os.path.join(run_dir, "best"))
-        history_path = os.path.join(run_dir, "history.his")
-        if latest is None or not os.path.isfile(history_path):
-            raise FileNotFoundError(
-                f"--load_model {name}: no saved model in {run_dir} (expected best/ and "
-                f"history.his written by a run with --save_path {name})")
-        try:
-            self.checkpoint.restore(latest).assert_existing_objects_matched()
-            with open(history_path, "rb") as f:
-                self.history = pickle.load(f)
-        except (tf.errors.OpError, AssertionError, ValueError, pickle.UnpicklingError,
-                EOFError) as e:
-            raise ValueError(f"--load_model {name}: {latest} or {history_path} cannot be read "
-                             f"({str(e).strip().splitlines()[0][:160]}); load a run with the "
-                             f"same model flags, or train it again") from e
-        self.log("Model Loaded")
-        start = len(self.history["TrainLoss"]) * self.params.tstEpoch - (self.params.tstEpoch - 1)
-        return max(start, 0)  # an empty history (a converted TF1 model) starts at epoch 0
-
     def _record(self, epoch, train, test, seconds, valid=None):
         self.results["epochs"].append({"epoch": epoch, "train": train, "test": test,
                                        "valid": valid,
@@ -196,40 +170,17 @@ class Trainer:
             "best": self.best, "history": self.history, "results": self.results},
             int(self.optimizer.step.numpy()))
 
-    def _resume(self):
-        """Restores the newest intact `latest/` state; returns (start epoch, mid) or None."""
-        state = self.latest.load()
-        if state is None:
-            return None
-        self.sampler.rng.bit_generator.state = state["numpy_rng"]
-        self.best, self.history = state["best"], state["history"]
-        self.results = dict(state["results"], flags=dataclasses.asdict(self.params))
-        mid = state["mid_epoch"]
-        self.log("Resumed from %s: epoch %d%s" % (state["checkpoint"], state["epoch_done"] + 1,
-                                                   f", step {mid['step']}" if mid else ""))
-        return state["epoch_done"] + 1, mid
-
     def _start(self, mode):
-        """(start epoch, mid-epoch position, resumed?) of a resumed, loaded or new run;
-        reads only."""
-        resumed = self._resume() if mode == "resume" else None
-        if resumed:
-            return resumed + (True,)
-        p = self.params
-        if p.load_model is not None:
-            return self.load_model(p.load_model), None, False
-        if p.load_tf1_checkpoint:
-            try:
-                what = tf1_checkpoint.load_tf1(p.load_tf1_checkpoint, self.model, self.optimizer)
-            except tf.errors.OpError as e:  # an index that reads, data that does not
-                raise tf1_checkpoint.CheckpointMismatch(
-                    f"{p.load_tf1_checkpoint}: not a readable TF checkpoint "
-                    f"({e.message.splitlines()[0][:160]}); give the prefix the original's "
-                    f"Saver wrote, e.g. Models/amazon") from e
-            self.log("Model Loaded: %s (%s)" % (p.load_tf1_checkpoint, what))
-            return 0, None, False
-        self.log("Variables Inited")
-        return 0, None, False
+        """(start epoch, mid-epoch position, resumed?); applies a resumed or loaded state."""
+        s = starting.start(self.params, mode, self.latest, self.checkpoint, self.model,
+                           self.optimizer, self.log)
+        if s.history is not None:
+            self.history = s.history
+        if s.resumed:
+            self.sampler.rng.bit_generator.state = s.state["numpy_rng"]
+            self.best = s.state["best"]
+            self.results = dict(s.state["results"], flags=dataclasses.asdict(self.params))
+        return s.epoch, s.mid, s.resumed
 
     def _test_and_keep_best(self, ep):
         """The test of epoch `ep` (and the validation item with --select_on validation)."""
@@ -314,11 +265,7 @@ class Trainer:
                 else f"final test after {p.epoch} epochs")
         self.outputs.published_comparison(p.data, best or final, what, self.results)
         if p.export_tf1_checkpoint:
-            if self.outputs.best.latest_checkpoint:
-                self.checkpoint.restore(self.outputs.best.latest_checkpoint)
-            with recovery.writing(p.export_tf1_checkpoint):
-                tf1_checkpoint.export_tf1(p.export_tf1_checkpoint, self.model, self.optimizer)
-            self.log("TF1 checkpoint written: %s" % p.export_tf1_checkpoint)
+            self.outputs.export_tf1(p.export_tf1_checkpoint, self.model, self.optimizer)
         self.results.update(final_test=final, status="finished")
         self.outputs.write_results(self.results)
         return self.results

@@ -152,31 +152,6 @@ def test_gpu_options_train_on_cpu_and_stay_close_to_float32(tiny_data_dir, tmp_p
         assert 0.0 < result["final_test"]["HR"] <= 1.0
 
 @pytest.mark.slow
-def test_load_model_restores_weights_and_continues_where_the_original_would(tiny_data_dir,
-                                                                            tmp_path):
-    first = make_trainer(tiny_data_dir, tmp_path, epoch=1, tstEpoch=1, save_path="a")
-    assert first.run()["best"]["epoch"] == 0  # saved after epoch 0: the final weights
-    saved = {n: v.numpy().copy() for n, v in first.model.tf1_variables()}
-    saved_step = int(first.optimizer.step.numpy())
-    second = make_trainer(tiny_data_dir, tmp_path, epoch=4, tstEpoch=1, save_path="b",
-                          load_model="a")
-    # len(TrainLoss) * tstEpoch - (tstEpoch - 1) = 1 * 1 - 0
-    assert second.load_model("a") == 1
-    for name, var in second.model.tf1_variables():
-        np.testing.assert_array_equal(var.numpy(), saved[name])
-    assert int(second.optimizer.step.numpy()) == saved_step
-    results = make_trainer(tiny_data_dir, tmp_path, epoch=4, tstEpoch=1, save_path="c",
-                           load_model="a").run()
-    assert [e["epoch"] for e in results["epochs"]] == [1, 2, 3]
-
-
-def test_missing_model_to_load(tiny_data_dir, tmp_path):
-    t = make_trainer(tiny_data_dir, tmp_path, load_model="absent")
-    with pytest.raises(FileNotFoundError, match="--load_model absent"):
-        t.load_model("absent")
-
-
-@pytest.mark.slow
 def test_users_with_one_or_two_interactions_train(tmp_path):
     data = synthetic.generate(synthetic.PRESETS["tiny"])
     for u in range(6):  # lengths 1 and 2: no pair, or a target with an empty history
