@@ -82,6 +82,11 @@ class HardGNN(SelfGNN):
         k = self.params.hard_k
         return tf.minimum(self.epoch, k) if self.params.curriculum else tf.constant(k)
 
+    def read_rows(self, batch):
+        """SelfGNN's user rows; every item row, since the mining scores all items
+        (`contrastive_loss`) and dns / mix pools draw from all of them."""
+        return super().read_rows(batch)[0], None
+
     def batch_rows(self, batch):
         """Per batch row: user [B], target [B] and 1.0 where the row has pairs [B]."""
         b = self.params.batch

@@ -117,11 +117,26 @@ class SelfGNN(tf.Module):
                 [layers.keep_mask([self.num_items, d], p.keepRate, self.dropout_rng)
                  for _ in range(g)])
 
-    def node_embeddings(self, training, masks=None):
+    def read_rows(self, batch):
+        """(user rows [Ru], item rows [Ri]): the rows of final_user and final_item a
+        training step reads (its pairs, SAL pairs and histories, padding included), or
+        None for a side computed whole. None under --jit_compile (XLA has no
+        `tf.unique`) and on the plain path (`PlainSelfGNN`)."""
+        if self.params.jit_compile or not self.FAST_KERNELS:
+            return None, None
+        users = tf.concat([batch.uids, *batch.ssl_uids], 0)                  # [P + S]
+        items = tf.concat([batch.iids, *batch.ssl_iids, tf.reshape(batch.sequence, [-1])], 0)
+        return tf.unique(users).y, tf.unique(items).y                         # [Ru], [Ri]
+
+    def node_embeddings(self, training, masks=None, rows=(None, None)):
         """Lines 118-155: interval graphs, the shared LSTM, layer norm and attention.
 
         masks: (user masks, item masks) from `dropout_masks`, or None to draw them here
-        when training.
+        when training. rows: `read_rows` of the step; the graphs propagate whole (they
+        feed those rows), the per-node stage after them runs on those rows only and the
+        other rows of final_user / final_item stay zero. Each row's value and every
+        gradient are the whole computation's (to float rounding): the stage is per node,
+        and its dropout masks are rows of the full-size draw.
         """
         p = self.params
         user_short, item_short = [], []
@@ -138,18 +153,27 @@ class SelfGNN(tf.Module):
         if training and masks is None:
             masks = self.dropout_masks()
         user_masks, item_masks = masks if training and masks is not None else (None, None)
-        compute = tf.bfloat16 if p.mixed_precision else tf.float32
-        user_seq = self.lstm([tf.cast(x, compute) for x in user_short],
-                             p.keepRate, user_masks)                   # [U, G, d]
-        item_seq = self.lstm([tf.cast(x, compute) for x in item_short],
-                             p.keepRate, item_masks)                   # [I, G, d]
-        final_user = tf.cast(self._token_mean(self.user_attention, self.user_norm(user_seq)),
-                             tf.float32)                      # [U, d]
-        final_item = tf.cast(self._token_mean(self.item_attention, self.item_norm(item_seq)),
-                             tf.float32)                      # [I, d]
+        final_user = self._node_stage(user_short, user_masks, self.user_norm,
+                                      self.user_attention, rows[0], self.num_users)  # [U, d]
+        final_item = self._node_stage(item_short, item_masks, self.item_norm,
+                                      self.item_attention, rows[1], self.num_items)  # [I, d]
         # per-graph tuples, not stacked: the SAL takes one graph at a time, and a stack
         # it unstacked again would copy every table both ways
         return NodeEmbeddings(tuple(user_short), tuple(item_short), final_user, final_item)
+
+    def _node_stage(self, short, masks, norm, attention, rows, count):
+        """LSTM over the G graphs, layer norm, attention, mean: G x [N, d] -> [N, d], for
+        the nodes `rows` only (None: all), scattered into zeros [N, d]."""
+        if rows is not None:
+            short = [tf.gather(x, rows) for x in short]                     # G x [R, d]
+            masks = None if masks is None else [tf.gather(m, rows) for m in masks]
+        compute = tf.bfloat16 if self.params.mixed_precision else tf.float32
+        seq = self.lstm([tf.cast(x, compute) for x in short],
+                        self.params.keepRate, masks)                        # [R, G, d]
+        final = tf.cast(self._token_mean(attention, norm(seq)), tf.float32)  # [R, d]
+        if rows is None:
+            return final
+        return tf.scatter_nd(rows[:, None], final, [count, self.params.latdim])  # [N, d]
 
     def _token_mean(self, attention, x):
         """Lines 152-155: reduce_mean(attention(x), 1), x [N, G, d] -> [N, d]."""
@@ -211,8 +235,10 @@ class SelfGNN(tf.Module):
         return total
 
     def forward(self, batch, training, masks=None):
-        """Node embeddings, the batch's sequence embedding and pair scores."""
-        nodes = self.node_embeddings(training, masks)
+        """Node embeddings (a training step's read rows only), the batch's sequence
+        embedding and pair scores."""
+        nodes = self.node_embeddings(training, masks,
+                                     self.read_rows(batch) if training else (None, None))
         att_user = self.sequence_embedding(nodes.final_item, batch.sequence, batch.mask)
         preds = self.pair_scores(nodes, att_user, batch.uids, batch.iids, batch.u_locs)
         return {"nodes": nodes, "att_user": att_user, "preds": preds}

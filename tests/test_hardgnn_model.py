@@ -16,7 +16,7 @@ from selfgnn.sampler import TrainBatch
 U, I, B, K = 6, 12, 4, 3
 
 
-def make_model(**overrides):
+def make_model(cls=None, **overrides):
     base = dict(graphNum=2, gnn_layer=1, att_layer=1, latdim=8, num_attention_heads=2, ssldim=4,
                 pos_length=5, batch=B, hard_k=K, seed=1)
     base.update(overrides)
@@ -26,7 +26,7 @@ def make_model(**overrides):
              for _ in range(2)]
     train = sp.csr_matrix((np.ones(8), ([0, 0, 1, 1, 2, 3, 3, 3], [0, 1, 2, 3, 4, 5, 6, 0])),
                           shape=(U, I))
-    return HardGNN(p, U, I, edges, train), train
+    return (cls or HardGNN)(p, U, I, edges, train), train
 
 
 def brute_force(anchor, items, train, users, targets, k):
@@ -164,11 +164,20 @@ def test_hard_k_larger_than_eligible_items_is_an_error():
         make_model(hard_k=10)
 
 
+class SelfGNNAllItems(SelfGNN):
+    """SelfGNN with HardGNN's read rows (every item row): the same float operations."""
+
+    def read_rows(self, batch):
+        return super().read_rows(batch)[0], None
+
+
 @pytest.mark.slow
 def test_cl_weight_zero_is_selfgnn_bit_for_bit(tiny_data_dir, tmp_path):
+    """Bit for bit against SelfGNN on every item row; SelfGNN's own read item rows give
+    the same values to float rounding (tests/test_model.py)."""
     runs, weights = [], []
     for model_cls, p in (
-            (SelfGNN, hard_params.preset_params("tiny", epoch=3, tstEpoch=1)),
+            (SelfGNNAllItems, hard_params.preset_params("tiny", epoch=3, tstEpoch=1)),
             (HardGNN, hard_params.preset_params("tiny", cl_weight=0.0, hard_k=3, epoch=3,
                                                 tstEpoch=1))):
         p = p.replace(data_dir=str(tiny_data_dir), out_dir=str(tmp_path / model_cls.__name__))
@@ -293,3 +302,20 @@ def test_every_strategy_trains_on_tiny_data(tiny_data_dir, tmp_path, flags):
     if flags.get("curriculum"):
         assert result["epochs"][0]["train"]["clLoss"] == 0.0  # epoch 1: no hard negative
         assert result["epochs"][1]["train"]["clLoss"] > 0.0
+
+
+class WholeHardGNN(HardGNN):
+    def read_rows(self, batch):
+        return None, None
+
+
+@pytest.mark.parametrize("flags", [dict(), dict(hard_in_rec=True), dict(neg_mode="dns"),
+                                   dict(hard_anchor="long_term")])
+def test_user_rows_only_give_the_whole_loss_and_gradients(flags):
+    """HardGNN computes only the read user rows; every item row (the mining reads all)."""
+    from tests.test_model import assert_same_loss_and_gradients
+    ours, whole = (make_model(cls, cl_weight=0.5, **flags)[0] for cls in (HardGNN, WholeHardGNN))
+    b = batch(ours)
+    users, items = ours.read_rows(b)
+    assert sorted(users.numpy()) == [2, 4] and items is None
+    assert_same_loss_and_gradients(ours, whole, b)

@@ -24,8 +24,8 @@ def make_edges(seed=0, graphs=2):
             for _ in range(graphs)]
 
 
-def make_model(seed=0, **kw):
-    model = SelfGNN(make_params(**kw), U, I, make_edges(seed, kw.get("graphNum", 2)))
+def make_model(seed=0, cls=SelfGNN, **kw):
+    model = cls(make_params(**kw), U, I, make_edges(seed, kw.get("graphNum", 2)))
     rng = np.random.default_rng(seed + 10)
     for _, var in model.tf1_variables():  # non-trivial biases, gammas and betas too
         if "Bias" in var.name or "bias" in var.name or "LayerNorm" in var.name:
@@ -343,6 +343,72 @@ def test_sequence_attention_q_k_get_almost_no_gradient():
         loss = model.compute_loss(batch)["preLoss"]
     gq, gv = tape.gradient(loss, [att.q.kernel, att.v.kernel])
     assert np.abs(gq.numpy()).max() < 1e-6 * max(np.abs(gv.numpy()).max(), 1e-3)
+
+
+class WholeNodeStage(SelfGNN):
+    """SelfGNN with the node stage on every row (as before `read_rows`)."""
+
+    def read_rows(self, batch):
+        return None, None
+
+
+def loss_and_gradients(model, batch):
+    variables = [v for _, v in model.tf1_variables()]
+    with tf.GradientTape() as tape:
+        terms = model.compute_loss(batch, training=True)
+    grads = tape.gradient(terms["Loss"], variables)
+    return ({k: v.numpy() for k, v in terms.items()},
+            [None if g is None else tf.convert_to_tensor(g).numpy() for g in grads])
+
+
+def assert_same_loss_and_gradients(ours, whole, batch):
+    (terms, grads), (terms_w, grads_w) = (loss_and_gradients(m, batch) for m in (ours, whole))
+    for key in terms_w:
+        np.testing.assert_allclose(terms[key], terms_w[key], rtol=1e-6, err_msg=key)
+    # One scale for all: the attention key biases' gradients are zero up to rounding
+    # (softmax ignores a constant added to every score), so per variable they are noise.
+    scale = max(np.abs(g).max() for g in grads_w if g is not None)
+    for (name, _), g, g_w in zip(whole.tf1_variables(), grads, grads_w):
+        assert (g is None) == (g_w is None), name
+        if g is not None:
+            np.testing.assert_allclose(g, g_w, rtol=1e-4, atol=1e-6 * scale, err_msg=name)
+
+
+@pytest.mark.parametrize("keep", [1.0, 0.5])
+def test_node_stage_on_the_read_rows_gives_the_whole_loss_and_gradients(keep):
+    """Two users and a few items are read; the rest of the node stage is skipped."""
+    ssl = [([0, 0, 1, 1], [1, 2, 3, 4]), ([1, 1], [0, 8])]
+    batch = batch_from([0, 1, 0, 1], [1, 2, 5, 6], [0, 1, 0, 1], ssl, make_model())
+    ours, whole = make_model(keepRate=keep), make_model(cls=WholeNodeStage, keepRate=keep)
+    users, items = (r.numpy() for r in ours.read_rows(batch))
+    assert sorted(users) == [0, 1] and sorted(items) == [0, 1, 2, 3, 4, 5, 6, 8]
+    assert_same_loss_and_gradients(ours, whole, batch)
+    nodes = ours.node_embeddings(True, rows=ours.read_rows(batch))
+    assert not nodes.final_user.numpy()[2:].any() and not nodes.final_item.numpy()[7].any()
+
+
+@pytest.mark.parametrize("preset,graphs,candidates", [("tiny", 3, 100), ("small", 4, 200)])
+def test_node_stage_on_the_read_rows_of_a_sampled_batch(tmp_path, preset, graphs, candidates):
+    from data_prep import synthetic
+    from selfgnn import data_handler, sampler
+    synthetic.write(synthetic.generate(synthetic.PRESETS[preset]), str(tmp_path / preset))
+    p = params_lib.preset_params("tiny", graphNum=graphs, testSize=candidates)
+    data = data_handler.load_dataset(str(tmp_path / preset), p.graphNum, p.testSize)
+    ours, whole = (cls.from_dataset(p, data) for cls in (SelfGNN, WholeNodeStage))
+    draw = sampler.Sampler(data.sequences, data.train_mat, data.sub_mats, data.tst_int,
+                           data.test_dict, p, np.random.default_rng(0))
+    batch = draw.train_batch(draw.epoch_users()[:p.batch])
+    users, items = ours.read_rows(batch)
+    assert len(users.numpy()) == p.batch < data.num_users
+    assert len(items.numpy()) < data.num_items or preset == "tiny"  # tiny: every item read
+    assert_same_loss_and_gradients(ours, whole, batch)
+
+
+def test_no_read_rows_on_the_plain_path_or_under_xla():
+    batch = batch_from([0, 1], [1, 2], [0, 1], [([], []), ([], [])], make_model())
+    assert make_model(jit_compile=True).read_rows(batch) == (None, None)
+    from selfgnn.model import PlainSelfGNN
+    assert make_model(cls=PlainSelfGNN).read_rows(batch) == (None, None)
 
 
 def test_graph_count_must_match():
