@@ -6,9 +6,14 @@ roofline, so a slow moment of a shared machine cannot lower the floor), then for
 SelfGNN and HardGNN (K = 3) on the amazon preset the steady-state seconds per
 training step (`--steps` steps after `--warmup`, medians of `--repeats` rounds; one
 epoch is ceil(trnNum / batch) steps) and per full test pass (every test user x
-testSize candidates), optionally (`--plain`) SelfGNN on the plain kernels (`PlainSelfGNN`), the
-model's FLOPs per step (counted analytically, see `step_flops`) and the ratio epoch
-time / compute floor. Writes `<out>/latest.json` and `<out>/latest.md` and prints the table.
+testSize candidates), optionally SelfGNN on the plain kernels (`--plain`, `PlainSelfGNN`)
+and with the node stage on every row (`--every_row`, `EveryRowSelfGNN`), the
+full-graph FLOPs per step (counted analytically, see `step_flops`: what the original
+computes, the node stage on every row) and the ratio epoch time / full-graph floor
+(those FLOPs at the roofline; the port computes the node stage on the read rows only,
+so the ratio says how far it is from the original's limit). Writes `<out>/latest.json`
+and `<out>/latest.md` and prints the table. `--size all` and `--scale` run one such
+process per size (`bench/sizes.py`).
 """
 import gc
 import io
@@ -24,7 +29,10 @@ from absl import flags
 
 from selfgnn import script_flags, tables
 
-SIZES = {"tiny": ("tiny", "tiny"), "small": ("small", "small"), "amazonlike": ("amazonlike", "amazon")}
+SIZES = {"tiny": ("tiny", "tiny"), "small": ("small", "small"),
+         "amazonlike": ("amazonlike", "amazon"), "gowallalike": ("gowallalike", "gowalla"),
+         "movielenslike": ("movielenslike", "movielens"), "yelplike": ("yelplike", "yelp")}
+"""--size: (synthetic preset, data name = the paper's preset of flags)."""
 
 
 def step_flops(p, model, users, items, edges, pairs, ssl_pairs):
@@ -112,15 +120,20 @@ def measure(name, trainer_obj, steps, warmup, repeats):
             "test_pass_s": float(np.median(tests)), "pairs": pairs, "ssl_pairs": ssl}
 
 
-USAGE = "usage: python bench/run.py [--size SIZE] [--plain] [--strategies A,B] [flags]"
+USAGE = ("usage: python bench/run.py [--size SIZE] [--plain] [--every_row] [--strategies A,B] "
+         "[flags]")
 
 
 def parse_args(argv):
     """The flag values of `argv`, the arguments without the program name (`--strategies`
     already a list of names); a bad flag or a stray argument raises flags.Error."""
     fv = script_flags.flag_values()
-    flags.DEFINE_enum("size", "amazonlike", sorted(SIZES), "synthetic set and preset",
-                      flag_values=fv)
+    flags.DEFINE_enum("size", "amazonlike", sorted(SIZES) + ["all"],
+                      "synthetic set and preset; all: the paper's four shapes, one process "
+                      "each (bench/sizes.py)", flag_values=fv)
+    flags.DEFINE_list("scale", [], "also measure --size (amazonlike with all) with users, "
+                      "items and test users scaled by each factor, e.g. 0.5,1,2,4, and fit "
+                      "the growth exponents", flag_values=fv)
     flags.DEFINE_string("data_dir", os.path.join("bench", "data"),
                         "folder of the synthetic sets (generated if missing)", flag_values=fv)
     flags.DEFINE_string("out", os.path.join("bench", "results"),
@@ -130,12 +143,21 @@ def parse_args(argv):
     flags.DEFINE_integer("repeats", 3, "timed rounds (the median is kept)", flag_values=fv)
     flags.DEFINE_bool("plain", False, "also time SelfGNN on the plain kernels (model.PlainSelfGNN)",
                       flag_values=fv)
+    flags.DEFINE_bool("every_row", False, "also time SelfGNN with the node stage on every row "
+                      "(model.EveryRowSelfGNN), not only the rows a step reads", flag_values=fv)
     flags.DEFINE_string("strategies", "", "also time HardGNN K=3 with these negative samplers "
                         "(comma-separated names of hardgnn.params.STRATEGIES)", flag_values=fv)
     rest = fv(["bench/run.py"] + list(argv))[1:]
     if rest:
         raise flags.Error(f"unrecognized arguments: {' '.join(rest)}")
     fv.strategies = [x for x in fv.strategies.split(",") if x]
+    for factor in fv.scale:
+        try:
+            ok = float(factor) > 0
+        except ValueError:
+            ok = False
+        if not ok:
+            raise flags.Error(f"--scale: {factor!r} is not a positive factor (e.g. 0.5,1,2,4)")
     return fv
 
 
@@ -144,6 +166,11 @@ def main(argv=None):
     if code is not None:
         return code
     from data_prep import synthetic
+    if args.size == "all" or args.scale:
+        import sizes  # bench/sizes.py, beside this script
+        passed = [f"--steps={args.steps}", f"--warmup={args.warmup}",
+                  f"--repeats={args.repeats}"] + (["--every_row"] if args.every_row else [])
+        return sizes.run_all(args, synthetic.PRESETS, passed)
     preset, data_name = SIZES[args.size]
     directory = os.path.join(args.data_dir, data_name)
     if not os.path.isfile(os.path.join(directory, "test_dict")):
@@ -151,7 +178,7 @@ def main(argv=None):
     from hardgnn import params as hard_params
     from hardgnn.model import HardGNN
     from selfgnn import data_handler, trainer
-    from selfgnn.model import PlainSelfGNN, SelfGNN
+    from selfgnn.model import EveryRowSelfGNN, PlainSelfGNN, SelfGNN
     from selfgnn import main_flags
     base = main_flags.preset_params(data_name, data_dir=args.data_dir,
                                      out_dir=os.path.join(args.out, "runs"))
@@ -162,6 +189,8 @@ def main(argv=None):
             ("HardGNN K=3", HardGNN, base.replace(model="hardgnn", hard_k=3, cl_weight=0.1))]
     if args.plain:
         runs.append(("SelfGNN, plain kernels", PlainSelfGNN, base.replace(model="selfgnn")))
+    if args.every_row:
+        runs.append(("SelfGNN, every row", EveryRowSelfGNN, base.replace(model="selfgnn")))
     for name in args.strategies:
         runs.append((f"HardGNN K=3 {name}", HardGNN, hard_params.check_hard_params(base.replace(
             model="hardgnn", hard_k=3, cl_weight=0.1, **hard_params.STRATEGIES[name]))))
@@ -180,7 +209,12 @@ def main(argv=None):
         rooflines.append(roofline())
     gflops = add_floors(rows, rooflines)
     peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
-    result = {"size": args.size, "matmul_gflops": gflops, "matmul_gflops_samples": rooflines,
+    result = {"size": args.size, "data": {
+                  "users": data.num_users, "items": data.num_items,
+                  "interactions": int(data.train_mat.nnz), "graphs": len(data.sub_mats),
+                  "graph_edges": int(sum(m.nnz for m in data.sub_mats)),
+                  "test_users": int(len(data.test_users))},
+              "matmul_gflops": gflops, "matmul_gflops_samples": rooflines,
               "peak_rss_gib": peak_gib,
               "hardgnn_over_selfgnn": rows[1]["epoch_s"] / rows[0]["epoch_s"], "models": rows,
               "cpu_count": os.cpu_count(), "when": time.strftime("%Y-%m-%d %H:%M:%S")}

@@ -283,3 +283,11 @@ class PlainSelfGNN(SelfGNN):
     the reference of `tests/test_trainer.py` and `bench/run.py --plain`, not a user path."""
 
     FAST_KERNELS = False
+
+
+class EveryRowSelfGNN(SelfGNN):
+    """SelfGNN with the node stage on every row (no `read_rows`): the reference of the
+    read-rows tests and `bench/run.py --every_row`, not a user path."""
+
+    def read_rows(self, batch):
+        return None, None

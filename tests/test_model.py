@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from selfgnn import params as params_lib
-from selfgnn.model import SelfGNN
+from selfgnn.model import EveryRowSelfGNN, SelfGNN
 from selfgnn.sampler import TrainBatch
 from tests.numpy_reference import act, np_nodes, np_sequence
 
@@ -345,13 +345,6 @@ def test_sequence_attention_q_k_get_almost_no_gradient():
     assert np.abs(gq.numpy()).max() < 1e-6 * max(np.abs(gv.numpy()).max(), 1e-3)
 
 
-class WholeNodeStage(SelfGNN):
-    """SelfGNN with the node stage on every row (as before `read_rows`)."""
-
-    def read_rows(self, batch):
-        return None, None
-
-
 def loss_and_gradients(model, batch):
     variables = [v for _, v in model.tf1_variables()]
     with tf.GradientTape() as tape:
@@ -379,7 +372,7 @@ def test_node_stage_on_the_read_rows_gives_the_whole_loss_and_gradients(keep):
     """Two users and a few items are read; the rest of the node stage is skipped."""
     ssl = [([0, 0, 1, 1], [1, 2, 3, 4]), ([1, 1], [0, 8])]
     batch = batch_from([0, 1, 0, 1], [1, 2, 5, 6], [0, 1, 0, 1], ssl, make_model())
-    ours, whole = make_model(keepRate=keep), make_model(cls=WholeNodeStage, keepRate=keep)
+    ours, whole = make_model(keepRate=keep), make_model(cls=EveryRowSelfGNN, keepRate=keep)
     users, items = (r.numpy() for r in ours.read_rows(batch))
     assert sorted(users) == [0, 1] and sorted(items) == [0, 1, 2, 3, 4, 5, 6, 8]
     assert_same_loss_and_gradients(ours, whole, batch)
@@ -394,7 +387,7 @@ def test_node_stage_on_the_read_rows_of_a_sampled_batch(tmp_path, preset, graphs
     synthetic.write(synthetic.generate(synthetic.PRESETS[preset]), str(tmp_path / preset))
     p = params_lib.preset_params("tiny", graphNum=graphs, testSize=candidates)
     data = data_handler.load_dataset(str(tmp_path / preset), p.graphNum, p.testSize)
-    ours, whole = (cls.from_dataset(p, data) for cls in (SelfGNN, WholeNodeStage))
+    ours, whole = (cls.from_dataset(p, data) for cls in (SelfGNN, EveryRowSelfGNN))
     draw = sampler.Sampler(data.sequences, data.train_mat, data.sub_mats, data.tst_int,
                            data.test_dict, p, np.random.default_rng(0))
     batch = draw.train_batch(draw.epoch_users()[:p.batch])
