@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from selfgnn import (data_handler, distribute, evaluation, flag_help, memory, nonfinite,
-                     outputs, recovery, run_folder, sampler, starting)
+                     outputs, recovery, prefetch, run_folder, sampler, starting)
 from selfgnn.logs import Logger, make_print, progress_bar
 from selfgnn.model import SelfGNN
 from selfgnn.optimizer import TF1Adam
@@ -93,6 +93,7 @@ class Trainer:
         """`trainEpoch`: mean loss terms over the epoch's steps.
 
         `mid` (from a saved state) continues an interrupted epoch at its step.
+        Batch i + 1 is sampled while step i runs (`prefetch.ahead`).
         A non-finite step is skipped (no update) and, with --nan_policy stop,
         ends the run with NonFiniteError; a stop signal saves the state after
         the current step and raises StopRequested.
@@ -105,9 +106,13 @@ class Trainer:
         sums = dict(mid["sums"]) if mid else {}
         skipped = mid["skipped"] if mid else 0
         steps = int(math.ceil(len(users) / p.batch))
-        for i in range(mid["step"] if mid else 0, steps):
-            bat_ids = users[i * p.batch:(i + 1) * p.batch]
-            out = self.train_step(self.sampler.train_batch(bat_ids))
+
+        def draw(i):
+            return self.sampler.train_batch(users[i * p.batch:(i + 1) * p.batch])
+
+        for i, batch, rng_state in prefetch.ahead(draw, range(mid["step"] if mid else 0, steps),
+                                                  self.sampler.rng):
+            out = self.train_step(batch)
             terms = {k: float(v) for k, v in out.items() if k != "finite"}
             if not bool(out["finite"]):
                 bad = [k for k, v in terms.items() if not math.isfinite(v)]
@@ -125,7 +130,8 @@ class Trainer:
                      oneline=True)
             if self.stop.received and i + 1 < steps:
                 self._save_latest(ep - 1, mid={"epoch": ep, "step": i + 1, "users": users.tolist(),
-                                               "sums": sums, "skipped": skipped})
+                                               "sums": sums, "skipped": skipped},
+                                  rng_state=rng_state)  # batch i + 1 is drawn already
                 raise recovery.StopRequested(
                     f"stopped by signal {self.stop.received} at epoch {ep}, step {i + 1}/{steps}; "
                     f"the state is saved in {self.run_dir}: run the same command again to "
@@ -163,11 +169,13 @@ class Trainer:
             if split + metric in self.history:
                 self.history[split + metric].append(val)
 
-    def _save_latest(self, epoch_done, mid=None):
-        """The resumable state after `epoch_done` (plus a position inside the next epoch)."""
+    def _save_latest(self, epoch_done, mid=None, rng_state=None):
+        """The resumable state after `epoch_done` (plus a position inside the next epoch);
+        rng_state: the sampler's generator state to save, if not its current one."""
         return self.latest.save({
-            "epoch_done": epoch_done, "mid_epoch": mid, "numpy_rng": self.sampler.rng.bit_generator.state,
-            "best": self.best, "history": self.history, "results": self.results},
+            "epoch_done": epoch_done, "mid_epoch": mid,
+            "numpy_rng": rng_state or self.sampler.rng.bit_generator.state, "best": self.best,
+            "history": self.history, "results": self.results},
             int(self.optimizer.step.numpy()))
 
     def _start(self, mode):
