@@ -61,10 +61,30 @@ class SyntheticConfig:
     fav_share: float = 0.8
 
 
+# The paper-shaped presets (data-set directory names amazon, gowalla, movielens, yelp).
+# users: the original's released pickles (HKUDS/SelfGNN Datasets/*/tst_int has one entry
+#   per user: 11,199 / 48,653 / 24,312 / 19,751).
+# items: the released pickles' item counts (USER/ITEM of a run on them: the item
+#   embeddings of Sovik-Ghosh/SelfGNNplus logdir/*_64/parameters.txt are 30,821 / 52,621 /
+#   8,688 / 38,391 rows; the largest test item in each tst_int is below them).  The paper's
+#   Table 1 (arXiv 2405.20878) could not be read from here, so these are not its numbers.
+# graphs G: graphNum of the original's amazon.sh 5, gowalla.sh 3, movielens.sh 6, yelp.sh 12.
+# test_users 10,000 and negatives 999: every release.
+# mean_len (interactions / users):
+#   gowalla: 1,207,242 / 48,653 = 24.81, from the released pickle: trnMat.nnz 1,148,589
+#     (printed by juanyeffrey/HardGNN Google-Colab/HardGNN_Gowalla.ipynb) + one validation
+#     item per user (48,653) + one test item per test user (10,000).
+#   movielens, yelp: ESTIMATES, no published count found (MovieLens-10M 2002-2009 users with
+#     20+ ratings: ~3.65M, 150 per user; Yelp 2009-2019 after the 20:20,15,5 passes: ~790K,
+#     40 per user).  Replace them with Table 1's interactions / users when it is read.
 PRESETS = {
     "tiny": SyntheticConfig("tiny", 80, 60, 3, 40, 99, 10, 5, 20, 100),
     "small": SyntheticConfig("small", 1000, 800, 4, 500, 199, 20, 5, None, 100),
     "amazonlike": SyntheticConfig("amazon", 11199, 30821, 5, 10000, 999, 33.6, 5, None, 100),
+    "gowallalike": SyntheticConfig("gowalla", 48653, 52621, 3, 10000, 999, 24.81, 5, None, 100),
+    "movielenslike": SyntheticConfig("movielens", 24312, 8688, 6, 10000, 999, 150.0, 5, None,
+                                     100),
+    "yelplike": SyntheticConfig("yelp", 19751, 38391, 12, 10000, 999, 40.0, 5, None, 100),
 }
 
 

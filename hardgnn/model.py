@@ -112,8 +112,14 @@ class HardGNN(SelfGNN):
         """[B, I] True where row b's user interacted with the item or it is b's target;
         with --shared_negatives one row [1, I]: any valid row's."""
         b = self.params.batch
-        rows = tf.gather(self.user_items, users)                          # [B, None]
-        seen = tf.stack([tf.cast(rows.value_rowids(), tf.int32), rows.flat_values], axis=1)
+        starts = tf.gather(self.user_items.row_splits, users)              # [B]
+        lengths = tf.gather(self.user_items.row_splits, users + 1) - starts  # [B]
+        row = tf.repeat(tf.range(b, dtype=tf.int64), lengths)             # [N]
+        first = tf.cumsum(lengths, exclusive=True)                        # [B]
+        at = tf.gather(starts - first, row) + tf.range(tf.size(row, out_type=tf.int64))  # [N]
+        # the ragged gather of the users' items, spelt out: RaggedGather has no GPU kernel
+        seen = tf.stack([tf.cast(row, tf.int32), tf.gather(self.user_items.flat_values, at)],
+                        axis=1)
         seen = tf.concat([seen, tf.stack([tf.range(b), targets], axis=1)], axis=0)
         mask = tf.scatter_nd(seen, tf.ones(tf.shape(seen)[:1]), [b, self.num_items]) > 0
         if self.params.shared_negatives:
@@ -124,7 +130,8 @@ class HardGNN(SelfGNN):
         """K negatives per row [B, K] for --neg_mode (hard for dns and mix); no gradient."""
         b, k, p = self.params.batch, self.params.hard_k, self.params
         if p.neg_mode == "ppr":
-            band = tf.gather(self.ppr_band, users)                        # [B, n]
+            # read, then gather: ResourceGather has no GPU kernel for int32
+            band = tf.gather(tf.convert_to_tensor(self.ppr_band), users)  # [B, n]
             pick = self.negative_rng.uniform([b, k], 0, tf.shape(band)[1], dtype=tf.int32)
             return tf.gather(band, pick, batch_dims=1)
         if p.neg_mode == "random":

@@ -30,9 +30,11 @@ def uniform_unseen(rng, rows, seen, shape, num_items):
     def draw():
         return rng.uniform(shape, 0, num_items, dtype=tf.int32)
 
+    seen_01 = tf.cast(seen, tf.float32)  # GatherNd has no GPU kernel for bool
+
     def is_seen(items):
         index = tf.stack([tf.broadcast_to(rows[:, None], shape), items], axis=-1)
-        return tf.gather_nd(seen, index)
+        return tf.gather_nd(seen_01, index) > 0
 
     def redraw(items):
         return (tf.where(is_seen(items), draw(), items),)

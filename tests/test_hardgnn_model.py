@@ -319,3 +319,16 @@ def test_user_rows_only_give_the_whole_loss_and_gradients(flags):
     users, items = ours.read_rows(b)
     assert sorted(users.numpy()) == [2, 4] and items is None
     assert_same_loss_and_gradients(ours, whole, b)
+
+
+def test_seen_is_each_rows_training_items_and_target():
+    """By hand from the training matrix (including a user listed twice and one with none)."""
+    model, train = make_model()
+    users = np.array([3, 0, 3, 5], np.int32)  # user 5 has no training item
+    targets = np.array([7, 11, 2, 4], np.int32)
+    got = model.seen(users, targets, np.ones(B, np.float32)).numpy()
+    dense = train.toarray() > 0
+    expected = dense[users]
+    expected[np.arange(B), targets] = True
+    np.testing.assert_array_equal(got, expected)
+    assert got[3].sum() == 1 and got[0].sum() == 4  # user 3: items 5, 6, 0 and target 7

@@ -178,6 +178,42 @@ def test_amazonlike_shape_logic_scaled_down():
     assert all(len(negs) == 999 for negs in data["test_dict"].values())
 
 
+# (directory name, users, items, graphs, interactions) of the paper-shaped presets: users
+# and items of the original's released pickles, G of its shell scripts; interactions from
+# the released gowalla pickle (trnMat.nnz 1,148,589 + 48,653 validation + 10,000 test
+# items) and, for movielens and yelp, the ESTIMATES documented above PRESETS.
+PAPER_SHAPES = {
+    "gowallalike": ("gowalla", 48653, 52621, 3, 1_207_242),
+    "movielenslike": ("movielens", 24312, 8688, 6, 3_646_800),
+    "yelplike": ("yelp", 19751, 38391, 12, 790_040),
+}
+
+
+@pytest.mark.parametrize("preset_name", sorted(PAPER_SHAPES))
+def test_paper_shaped_presets(preset_name):
+    preset = PRESETS[preset_name]
+    synthetic.validate(preset)
+    name, users, items, graphs, interactions = PAPER_SHAPES[preset_name]
+    assert (preset.name, preset.users, preset.items, preset.graphs) == (name, users, items,
+                                                                         graphs)
+    assert (preset.test_users, preset.negatives, preset.seed) == (10000, 999, 100)
+    assert (preset.min_len, preset.max_len) == (5, None)
+    assert abs(preset.users * preset.mean_len - interactions) < 0.01 * interactions
+
+
+def test_gowallalike_shape_logic_scaled_down():
+    preset = PRESETS["gowallalike"]
+    config = dataclasses.replace(preset, users=600, items=650, test_users=123)
+    data = generate(config)
+    trn_mat, sub_mats, _ = data["trn_mat_time"]
+    total = sum(map(len, data["sequence"]))
+    assert abs(total / config.users - preset.mean_len) < 0.2 * preset.mean_len
+    assert trn_mat.shape == (600, 650) and len(sub_mats) == 3
+    assert trn_mat.nnz == total - config.test_users - config.users
+    assert len(data["test_dict"]) == 123
+    assert all(len(negs) == 999 for negs in data["test_dict"].values())
+
+
 def test_cli_writes_files(tmp_path, capsys):
     main(["--preset", "tiny", "--out", str(tmp_path), "--name", "cli", "--seed", "7",
           "--users", "50", "--test_users", "20", "--negatives", "9"])
