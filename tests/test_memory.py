@@ -9,9 +9,10 @@ from selfgnn import memory, params
 
 GIB = 2 ** 30
 
-# Users and items of the paper's data sets (README), and of the prepared MovieLens sets.
-SIZES = {"amazon": (11199, 30821), "gowalla": (48653, 52000), "movielens": (24312, 10000),
-         "yelp": (19751, 22000), "ml-100k": (943, 1682), "ml-1m": (6040, 3706),
+# Users and items of the paper's data sets (the released pickles, as in the synthetic
+# presets amazonlike ... yelplike), and of the prepared MovieLens sets.
+SIZES = {"amazon": (11199, 30821), "gowalla": (48653, 52621), "movielens": (24312, 8688),
+         "yelp": (19751, 38391), "ml-100k": (943, 1682), "ml-1m": (6040, 3706),
          "ml-1m-sasrec": (6040, 3706)}
 
 # The tiny preset (batch 32, pos_length 20, latdim 16, graphNum 3, gnn_layer 2,
