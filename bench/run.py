@@ -120,8 +120,8 @@ def measure(name, trainer_obj, steps, warmup, repeats):
             "test_pass_s": float(np.median(tests)), "pairs": pairs, "ssl_pairs": ssl}
 
 
-USAGE = ("usage: python bench/run.py [--size SIZE] [--plain] [--every_row] [--strategies A,B] "
-         "[flags]")
+USAGE = ("usage: python bench/run.py [--size SIZE] [--plain] [--every_row] [--paper_branch] "
+         "[--strategies A,B] [flags]")
 
 
 def parse_args(argv):
@@ -145,6 +145,8 @@ def parse_args(argv):
                       flag_values=fv)
     flags.DEFINE_bool("every_row", False, "also time SelfGNN with the node stage on every row "
                       "(model.EveryRowSelfGNN), not only the rows a step reads", flag_values=fv)
+    flags.DEFINE_bool("paper_branch", False, "also time SelfGNN with --sequence_branch paper",
+                      flag_values=fv)
     flags.DEFINE_string("strategies", "", "also time HardGNN K=3 with these negative samplers "
                         "(comma-separated names of hardgnn.params.STRATEGIES)", flag_values=fv)
     rest = fv(["bench/run.py"] + list(argv))[1:]
@@ -191,6 +193,9 @@ def main(argv=None):
         runs.append(("SelfGNN, plain kernels", PlainSelfGNN, base.replace(model="selfgnn")))
     if args.every_row:
         runs.append(("SelfGNN, every row", EveryRowSelfGNN, base.replace(model="selfgnn")))
+    if args.paper_branch:
+        runs.append(("SelfGNN, paper sequence branch", SelfGNN,
+                     base.replace(model="selfgnn", sequence_branch="paper")))
     for name in args.strategies:
         runs.append((f"HardGNN K=3 {name}", HardGNN, hard_params.check_hard_params(base.replace(
             model="hardgnn", hard_k=3, cl_weight=0.1, **hard_params.STRATEGIES[name]))))

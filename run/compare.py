@@ -32,8 +32,10 @@ main_flags.define_flags()
 flags.DEFINE_integer("seeds", 5, "seeds per model and protocol", lower_bound=1)
 flags.DEFINE_integer("first_seed", 100, "the first seed (100: the original's)")
 flags.DEFINE_string("out", None, "folder of the runs, logs and the table", required=True)
-flags.DEFINE_list("models", ["selfgnn", "hardgnn"] + list(baselines.MODELS),
-                  "models to compare")
+VARIANTS = {"selfgnn_paper": ("selfgnn", ["--sequence_branch=paper"])}
+"""--models names that run a model with extra flags."""
+flags.DEFINE_list("models", ["selfgnn", "selfgnn_paper", "hardgnn"] + list(baselines.MODELS),
+                  "models to compare (selfgnn_paper: SelfGNN with --sequence_branch paper)")
 flags.DEFINE_list("protocols", ["original", "clean"], "protocols to run")
 launch.define_launch_flags()
 flags.DEFINE_multi_string("compare", [], "DATA=PAPER: put DATA beside the published PAPER rows")
@@ -50,19 +52,20 @@ def plan(models, protocols, seeds, passed, hard_passed):
     runs = []
     for seed in seeds:
         for protocol in protocols:
-            for model in models:
+            for name in models:
+                model, extra = VARIANTS.get(name, (name, []))
                 lines = list(passed) + [f"--model={model}", f"--protocol={protocol}",
-                                        f"--seed={seed}"]
+                                        f"--seed={seed}"] + extra
                 if model == "hardgnn":  # K = 3, lambda = 0.1 unless given
                     given = {line.split("=")[0] for line in hard_passed}
                     lines += [f for f in HARDGNN if f.split("=")[0] not in given]
                     lines += list(hard_passed)
-                runs.append((f"{model}-{protocol}-seed{seed}", lines))
+                runs.append((f"{name}-{protocol}-seed{seed}", lines))
     return runs
 
 
 def check(models, protocols):
-    known = ("selfgnn", "hardgnn") + tuple(baselines.MODELS)
+    known = ("selfgnn", "hardgnn") + tuple(VARIANTS) + tuple(baselines.MODELS)
     for model in models:
         if model not in known:
             raise ValueError(f"--models {model}: not a model; known: {', '.join(known)}")

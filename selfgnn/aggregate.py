@@ -17,7 +17,7 @@ import os
 import numpy as np
 from scipy import stats
 
-from selfgnn import recovery
+from selfgnn import main_flags, recovery
 from selfgnn.published import METRICS
 
 NOT_CONFIG = ("seed", "save_path", "out_dir", "data_dir", "resume", "uid",
@@ -31,17 +31,26 @@ MODEL_LABELS = {"selfgnn": "SelfGNN", "mostpop": "MostPop", "itemknn": "ItemKNN"
 
 
 def model_label(flags):
-    """'SelfGNN', 'HardGNN K=3 lambda=0.1', 'SASRec', ... from a run's flags."""
+    """'SelfGNN', 'HardGNN K=3 lambda=0.1', 'SASRec', ... from a run's flags; ', paper
+    sequence branch' where --sequence_branch paper."""
     model = flags.get("model", "selfgnn")
+    paper = ", paper sequence branch" if flags.get("sequence_branch") == "paper" else ""
     if model == "hardgnn":
         return (f"HardGNN K={flags['hard_k']} lambda={flags['cl_weight']:g}"
-                + (f" {flags['neg_mode']}" if flags.get("neg_mode", "hard") != "hard" else ""))
-    return MODEL_LABELS.get(model, model)
+                + (f" {flags['neg_mode']}" if flags.get("neg_mode", "hard") != "hard" else "")
+                + paper)
+    return MODEL_LABELS.get(model, model) + paper
+
+
+DEFAULTS = {name: default for name, _, default, _ in main_flags.SPECS}
 
 
 def config_key(flags):
-    """The run's configuration: its flags without NOT_CONFIG, as a hashable string."""
-    return json.dumps({k: v for k, v in flags.items() if k not in NOT_CONFIG}, sort_keys=True)
+    """The run's configuration: its flags without NOT_CONFIG, as a hashable string. A flag
+    at its default counts as absent, so that a run written before the flag existed is
+    the same configuration as one at its default."""
+    return json.dumps({k: v for k, v in flags.items() if k not in NOT_CONFIG
+                       and not (k in DEFAULTS and v == DEFAULTS[k])}, sort_keys=True)
 
 
 def mean_ci(values, level=0.95):

@@ -118,10 +118,21 @@ class MultiHeadSelfAttention(tf.Module):
         """[N, T, d] -> [N, h, T, d/h]."""
         return tf.transpose(self._heads(y), [0, 2, 1, 3])
 
-    def __call__(self, x):
+    def __call__(self, x, key_mask=None):
+        """x [N, T, d] -> [N, T, d]. key_mask [N, T] (1 valid, 0 padding), for the paper's
+        sequence branch: padded keys get weight 0, the exponent is shifted by the row's
+        largest valid logit (the same weights up to the 1e-8), and a row with no valid
+        key attends to nothing (its output is 0)."""
         n, t = tf.shape(x)[0], x.shape[1]                     # x: [N, T, d]
         q, k, v = self._split(self.q(x)), self._split(self.k(x)), self._split(self.v(x))
-        scores = tf.exp(tf.matmul(q, k, transpose_b=True) / math.sqrt(self.depth))  # [N, h, T, T]
+        logits = tf.matmul(q, k, transpose_b=True) / math.sqrt(self.depth)  # [N, h, T, T]
+        if key_mask is None:
+            scores = tf.exp(logits)                            # the original's: no shift
+        else:
+            valid = tf.cast(key_mask, logits.dtype)[:, None, None, :]  # [N, 1, 1, T]
+            top = tf.reduce_max(tf.where(valid > 0, logits, -math.inf), -1, keepdims=True)
+            top = tf.stop_gradient(tf.where(tf.math.is_finite(top), top, 0.0))  # [N, h, T, 1]
+            scores = tf.exp(logits - top) * valid              # [N, h, T, T]
         attn = scores / (tf.reduce_sum(scores, axis=-1, keepdims=True) + 1e-8)
         context = tf.matmul(attn, v)                           # [N, h, T, d/h]
         return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [n, t, self.heads * self.depth])

@@ -62,6 +62,11 @@ FLAG_SPECS = (
     ("pos_length", "int", 200, "maximum history length"),
     ("att_size", "int", 12000, "attention size" + _UNUSED),
     ("att_layer", "int", 4, "self-attention layers of the sequence branch"),
+    ("sequence_branch", "enum:original|paper", "original",
+     "original: the original code's branch, which sums the history into one token before "
+     "its attention layers (order-blind); paper: the attention layers over the history's "
+     "positions, padding masked, summed over the valid positions as in the paper's "
+     "equation (a deviation from the code: docs/paper_vs_code.md)"),
     ("pred_num", "int", 5, "training target drawn among the last pred_num+1 items"),
     ("nfs", "bool", False, "load from nfs" + _UNUSED),
     ("test", "bool", True, "evaluate on the test item (True) or the last sequence item (False)"),

@@ -71,3 +71,20 @@ def np_sequence(model, fi, seq, mask):
     for ln, att in zip(model.sequence_norms, model.sequence_attention):
         x = act(np_attention(np_norm(x, ln), att, model.params.num_attention_heads)) + x
     return x.sum(1)
+
+
+def np_paper_sequence(model, fi, seq, mask):
+    """--sequence_branch paper, user by user on the valid positions alone (no mask):
+    LN_2(f_i) + LN_3(p_t) per position, the blocks, the sum; 0 without history."""
+    out = np.zeros((len(seq), fi.shape[1]), np.float32)
+    for b in range(len(seq)):
+        valid = np.flatnonzero(mask[b])
+        if not len(valid):
+            continue
+        x = (np_norm(fi[seq[b, valid]], model.history_norm)
+             + np_norm(model.posEmbed.numpy()[valid], model.position_norm))[None]  # [1, V, d]
+        for ln, att in zip(model.sequence_norms, model.sequence_attention):
+            x = act(np_attention(np_norm(x[0], ln)[None], att,
+                                 model.params.num_attention_heads)) + x
+        out[b] = x[0].sum(0)
+    return out

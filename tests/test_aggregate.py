@@ -81,3 +81,19 @@ def test_unfinished_runs_are_left_out_and_missing_per_user_is_named(tmp_path):
     row = aggregate.group_runs([done])[0]
     with pytest.raises(FileNotFoundError, match="per_user.csv"):
         row.per_user_mean()
+
+
+def test_model_label_names_the_paper_sequence_branch():
+    assert aggregate.model_label({"model": "selfgnn"}) == "SelfGNN"
+    assert aggregate.model_label({"model": "selfgnn", "sequence_branch": "paper"}) == (
+        "SelfGNN, paper sequence branch")
+    assert aggregate.model_label({"model": "hardgnn", "hard_k": 3, "cl_weight": 0.1,
+                                  "sequence_branch": "original"}) == "HardGNN K=3 lambda=0.1"
+
+
+def test_config_key_counts_a_flag_at_its_default_as_absent():
+    """A run written before --sequence_branch existed is the same configuration."""
+    old = {"model": "selfgnn", "data": "ml-100k", "seed": 100}
+    assert aggregate.config_key(dict(old, sequence_branch="original", seed=101)) == (
+        aggregate.config_key(old))
+    assert aggregate.config_key(dict(old, sequence_branch="paper")) != aggregate.config_key(old)

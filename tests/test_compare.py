@@ -40,11 +40,14 @@ def test_compare_runs_resumes_and_tabulates(tiny_data_dir, tmp_path):
 
 def test_slurm_plan_passes_flags_and_hardgnn_flags_only_to_hardgnn(tmp_path):
     proc = compare("--data", "ml-100k", "--epoch", "7", "--cl_weight", "0.2", "--seeds", "3",
-                   "--models", "selfgnn,hardgnn,sasrec", "--out", tmp_path, "--launcher",
-                   "slurm", "--jobs", "4")
+                   "--models", "selfgnn,selfgnn_paper,hardgnn,sasrec", "--out", tmp_path,
+                   "--launcher", "slurm", "--jobs", "4")
     assert proc.returncode == 0, proc.stderr[-2000:]
     text = (tmp_path / "compare.slurm").read_text()
-    assert "#SBATCH --array=0-17%4" in text and text.count(".flags") == 18
+    assert "#SBATCH --array=0-23%4" in text and text.count(".flags") == 24
+    paper = set((tmp_path / "flags" / "selfgnn_paper-clean-seed101.flags").read_text().split())
+    assert {"--model=selfgnn", "--sequence_branch=paper", "--protocol=clean",
+            "--save_path=selfgnn_paper-clean-seed101"} <= paper
     hard = set((tmp_path / "flags" / "hardgnn-clean-seed102.flags").read_text().split())
     assert {"--model=hardgnn", "--protocol=clean", "--seed=102", "--cl_weight=0.2", "--hard_k=3",
             "--epoch=7", "--data=ml-100k", "--save_path=hardgnn-clean-seed102"} <= hard

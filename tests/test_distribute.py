@@ -71,6 +71,9 @@ def model_batch():
 
 
 @pytest.mark.parametrize("cls,kw", [(SelfGNN, dict()),
+                                    (SelfGNN, dict(sequence_branch="paper")),
+                                    (HardGNN, dict(hard_k=2, cl_weight=0.5,
+                                                   sequence_branch="paper")),
                                     (HardGNN, dict(hard_k=2, cl_weight=0.5)),
                                     (HardGNN, dict(hard_k=2, cl_weight=0.5,
                                                    hard_in_rec=True))])

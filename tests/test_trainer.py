@@ -206,3 +206,16 @@ def test_no_block_for_other_data_sets(tiny_data_dir, tmp_path):
     result = trainer.Trainer(p, data, logger=trainer.Logger(out)).run()
     assert "Published numbers" not in out.getvalue()
     assert "published_comparison" not in result
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("extra", [[], ["--hard_k", "3", "--cl_weight", "0.1"]])
+def test_paper_sequence_branch_trains_and_tests_from_the_command_line(tiny_data_dir, tmp_path,
+                                                                      extra):
+    proc = run_main("--data_dir", str(tiny_data_dir), "--data", "tiny", "--epoch", "2",
+                    "--out_dir", str(tmp_path), "--sequence_branch", "paper", *extra)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = json.loads(next(tmp_path.glob("*/results.json")).read_text())
+    assert results["flags"]["sequence_branch"] == "paper" and results["status"] == "finished"
+    assert 0.0 < results["final_test"]["HR"] <= 1.0
+
