@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from hardgnn import negatives, params as hard_params
 from selfgnn import losses
-from selfgnn.model import SelfGNN
+from selfgnn.model import NodeEmbeddings, SelfGNN
 
 
 class HardGNN(SelfGNN):
@@ -82,10 +82,48 @@ class HardGNN(SelfGNN):
         k = self.params.hard_k
         return tf.minimum(self.epoch, k) if self.params.curriculum else tf.constant(k)
 
-    def read_rows(self, batch):
-        """SelfGNN's user rows; every item row, since the mining scores all items
-        (`contrastive_loss`) and dns / mix pools draw from all of them."""
-        return super().read_rows(batch)[0], None
+    def forward(self, batch, training, masks=None):
+        """SelfGNN's forward, with the item stage run twice in training: without gradient
+        for every item (the mining scores all of them, and dns / mix pools draw from all
+        of them), then with gradient for the item rows the loss reads, which include the
+        mined and pooled items, drawn first (`draw_negatives`). final_item holds the first
+        pass's values (so every score is the whole computation's) and the second pass's
+        gradient; the backward pass runs on the read rows only."""
+        user_rows, item_rows = self.read_rows(batch) if training else (None, None)
+        if item_rows is None:
+            return super().forward(batch, training, masks)
+        user_short, item_short = self.graph_stage()
+        user_masks, item_masks = self.training_masks(training, masks)
+        final_user = self._node_stage(user_short, user_masks, self.user_norm,
+                                      self.user_attention, user_rows, self.num_users)  # [U, d]
+        values = tf.stop_gradient(self._node_stage(
+            item_short, item_masks, self.item_norm, self.item_attention, None,
+            self.num_items))                                              # [I, d]
+        nodes = NodeEmbeddings(tuple(user_short), tuple(item_short), final_user, values)
+        draws = self.draw_negatives(nodes, batch)
+        drawn = [tf.reshape(draws[k], [-1]) for k in ("mined", "pool") if draws[k] is not None]
+        rows = tf.unique(tf.concat([item_rows, *drawn], 0)).y              # [R]
+        read = self._node_stage(item_short, item_masks, self.item_norm, self.item_attention,
+                                rows, self.num_items)                     # [I, d], 0 off rows
+        nodes = nodes._replace(final_item=values + (read - tf.stop_gradient(read)))
+        att_user = self.sequence_embedding(nodes.final_item, batch.sequence, batch.mask)
+        preds = self.pair_scores(nodes, att_user, batch.uids, batch.iids, batch.u_locs)
+        return {"nodes": nodes, "att_user": att_user, "preds": preds, "draws": draws}
+
+    def draw_negatives(self, nodes, batch):
+        """The step's rows, seen mask, mined negatives [B, K] and dns / mix pools [P/2, H]
+        (None for other modes), from the item values of `nodes`; the same draws, in the
+        same order, as `loss_terms` makes without them."""
+        users, targets, weights = self.batch_rows(batch)
+        seen = self.seen(users, targets, weights)
+        att = tf.stop_gradient(self.sequence_embedding(nodes.final_item, batch.sequence,
+                                                       batch.mask))      # [B, d]
+        anchor = tf.stop_gradient(self.anchors({"nodes": nodes, "att_user": att}, users))
+        mined = self.mine(anchor, tf.math.l2_normalize(nodes.final_item, -1), users, seen,
+                          weights)                                        # [B, K]
+        pool = self.dns_pool(batch, seen) if self.params.neg_mode in ("dns", "mix") else None
+        return dict(users=users, targets=targets, weights=weights, seen=seen, mined=mined,
+                    pool=pool)
 
     def batch_rows(self, batch):
         """Per batch row: user [B], target [B] and 1.0 where the row has pairs [B]."""
@@ -153,7 +191,15 @@ class HardGNN(SelfGNN):
         first = tf.math.unsorted_segment_min(index, locs, self.params.batch)
         return locs, index - tf.gather(first, locs)
 
-    def rec_negatives(self, outputs, batch, mined, seen):
+    def dns_pool(self, batch, seen):
+        """--dns_pool uniform never-seen items per negative pair [P/2, H]."""
+        n = tf.shape(batch.uids)[0] // 2
+        locs, _ = self.pair_slots(batch)
+        rows = tf.zeros_like(locs) if self.params.shared_negatives else locs
+        return negatives.uniform_unseen(self.negative_rng, rows, seen,
+                                        [n, self.params.dns_pool], self.num_items)
+
+    def rec_negatives(self, outputs, batch, mined, seen, pool=None):
         """Ranking scores with hard negatives; pairs beyond the active count keep theirs.
 
         hard_in_rec: the i-th negative pair of a row takes the row's mined item i mod K;
@@ -164,9 +210,8 @@ class HardGNN(SelfGNN):
         locs, slot = self.pair_slots(batch)
         uids, att = batch.uids[n:], outputs["att_user"]
         if p.neg_mode in ("dns", "mix"):
-            rows = tf.zeros_like(locs) if p.shared_negatives else locs
-            pool = negatives.uniform_unseen(self.negative_rng, rows, seen, [n, p.dns_pool],
-                                            self.num_items)               # [P/2, H]
+            if pool is None:
+                pool = self.dns_pool(batch, seen)                         # [P/2, H]
             query = tf.gather(nodes.final_user, uids) + self._act(tf.gather(att, locs))
             pool_scores = tf.einsum("pd,phd->ph", query, tf.gather(nodes.final_item, pool))
             iids = negatives.dns_select(pool_scores, pool)                # [P/2]
@@ -182,13 +227,14 @@ class HardGNN(SelfGNN):
         return dict(outputs, preds=tf.concat([outputs["preds"][:n], neg], axis=0))
 
     def contrastive_loss(self, anchor, final_item, users, targets, weights, total=None,
-                         seen=None):
+                         seen=None, mined=None):
         """(InfoNCE [], mined negatives [B, K]) for anchors [B, d] and their targets [B];
         total: the global anchor count when this batch is one replica's part."""
         if seen is None:
             seen = self.seen(users, targets, weights)
         items = tf.math.l2_normalize(final_item, -1)                      # [I, d]
-        mined = self.mine(anchor, items, users, seen, weights)            # [B, K]
+        if mined is None:
+            mined = self.mine(anchor, items, users, seen, weights)        # [B, K]
         q = tf.math.l2_normalize(anchor, -1)                              # [B, d]
         pos_sim = tf.reduce_sum(q * tf.gather(items, targets), -1)         # [B]
         neg_sim = tf.einsum("bd,bkd->bk", q, tf.gather(items, mined))     # [B, K]
@@ -204,14 +250,19 @@ class HardGNN(SelfGNN):
     def loss_terms(self, outputs, batch, shard=None):
         """SelfGNN's terms, then 'clLoss'; 'Loss' gains cl_weight * clLoss when cl_weight > 0."""
         p = self.params
-        users, targets, weights = self.batch_rows(batch)
-        seen = self.seen(users, targets, weights)
+        draws = outputs.get("draws")
+        if draws is None:  # every row computed (--jit_compile, the plain path): drawn here
+            users, targets, weights = self.batch_rows(batch)
+            draws = dict(users=users, targets=targets, weights=weights,
+                         seen=self.seen(users, targets, weights), mined=None, pool=None)
+        users, targets, weights, seen = (draws[k] for k in ("users", "targets", "weights",
+                                                            "seen"))
         cl_loss, mined = self.contrastive_loss(self.anchors(outputs, users),
                                                outputs["nodes"].final_item, users, targets,
                                                weights, None if shard is None else shard.rows,
-                                               seen)
+                                               seen, draws["mined"])
         if p.hard_in_rec or p.neg_mode in ("dns", "mix"):
-            outputs = self.rec_negatives(outputs, batch, mined, seen)
+            outputs = self.rec_negatives(outputs, batch, mined, seen, draws["pool"])
         terms = super().loss_terms(outputs, batch, shard)
         terms["clLoss"] = cl_loss
         if p.cl_weight > 0:

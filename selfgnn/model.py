@@ -138,6 +138,18 @@ class SelfGNN(tf.Module):
         gradient are the whole computation's (to float rounding): the stage is per node,
         and its dropout masks are rows of the full-size draw.
         """
+        user_short, item_short = self.graph_stage()
+        user_masks, item_masks = self.training_masks(training, masks)
+        final_user = self._node_stage(user_short, user_masks, self.user_norm,
+                                      self.user_attention, rows[0], self.num_users)  # [U, d]
+        final_item = self._node_stage(item_short, item_masks, self.item_norm,
+                                      self.item_attention, rows[1], self.num_items)  # [I, d]
+        # per-graph tuples, not stacked: the SAL takes one graph at a time, and a stack
+        # it unstacked again would copy every table both ways
+        return NodeEmbeddings(tuple(user_short), tuple(item_short), final_user, final_item)
+
+    def graph_stage(self):
+        """Lines 118-140: each interval graph's GNN layers, summed: G x [U, d], G x [I, d]."""
         p = self.params
         user_short, item_short = [], []
         # unstack, not uEmbed[k]: one gradient op instead of G zero-filled [G, N, d] slices
@@ -150,16 +162,14 @@ class SelfGNN(tf.Module):
                 embs_i.append(new_i + embs_i[-1])
             user_short.append(tf.add_n(embs_u))                       # G x [U, d]
             item_short.append(tf.add_n(embs_i))                       # G x [I, d]
+        return user_short, item_short
+
+    def training_masks(self, training, masks):
+        """(user masks, item masks) of a step: `masks` if given, else a new draw, when
+        training; (None, None) at test time or keepRate 1."""
         if training and masks is None:
             masks = self.dropout_masks()
-        user_masks, item_masks = masks if training and masks is not None else (None, None)
-        final_user = self._node_stage(user_short, user_masks, self.user_norm,
-                                      self.user_attention, rows[0], self.num_users)  # [U, d]
-        final_item = self._node_stage(item_short, item_masks, self.item_norm,
-                                      self.item_attention, rows[1], self.num_items)  # [I, d]
-        # per-graph tuples, not stacked: the SAL takes one graph at a time, and a stack
-        # it unstacked again would copy every table both ways
-        return NodeEmbeddings(tuple(user_short), tuple(item_short), final_user, final_item)
+        return masks if training and masks is not None else (None, None)
 
     def _node_stage(self, short, masks, norm, attention, rows, count):
         """LSTM over the G graphs, layer norm, attention, mean: G x [N, d] -> [N, d], for

@@ -164,20 +164,14 @@ def test_hard_k_larger_than_eligible_items_is_an_error():
         make_model(hard_k=10)
 
 
-class SelfGNNAllItems(SelfGNN):
-    """SelfGNN with HardGNN's read rows (every item row): the same float operations."""
-
-    def read_rows(self, batch):
-        return super().read_rows(batch)[0], None
-
-
 @pytest.mark.slow
-def test_cl_weight_zero_is_selfgnn_bit_for_bit(tiny_data_dir, tmp_path):
-    """Bit for bit against SelfGNN on every item row; SelfGNN's own read item rows give
-    the same values to float rounding (tests/test_model.py)."""
+def test_cl_weight_zero_is_selfgnn(tiny_data_dir, tmp_path):
+    """The same run to float rounding: HardGNN's items carry the whole computation's
+    values and their read rows' gradients, SelfGNN's only their read rows (each equal to
+    the whole computation to rounding, tests/test_model.py), so bits may differ."""
     runs, weights = [], []
     for model_cls, p in (
-            (SelfGNNAllItems, hard_params.preset_params("tiny", epoch=3, tstEpoch=1)),
+            (SelfGNN, hard_params.preset_params("tiny", epoch=3, tstEpoch=1)),
             (HardGNN, hard_params.preset_params("tiny", cl_weight=0.0, hard_k=3, epoch=3,
                                                 tstEpoch=1))):
         p = p.replace(data_dir=str(tiny_data_dir), out_dir=str(tmp_path / model_cls.__name__))
@@ -187,16 +181,19 @@ def test_cl_weight_zero_is_selfgnn_bit_for_bit(tiny_data_dir, tmp_path):
         runs.append(t.run())
         weights.append({n: v.numpy() for n, v in t.model.tf1_variables()})
     selfgnn, hard = runs
-    for name, value in weights[0].items():
-        np.testing.assert_array_equal(weights[1][name], value, err_msg=name)
+    # The embeddings, the LSTM and the SAL's meta network. Not the attention weights:
+    # softmax ignores the key biases and the sequence branch's one-token attention its
+    # queries and keys, so their gradients are rounding noise, which Adam scales up to
+    # steps of size lr (the original does the same).
+    for name in ("uEmbed", "iEmbed", "rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel",
+                 "meta2", "meta3"):
+        np.testing.assert_allclose(weights[1][name], weights[0][name], rtol=1e-3, atol=1e-5,
+                                   err_msg=name)
     assert [e["test"] for e in selfgnn["epochs"]] == [e["test"] for e in hard["epochs"]]
     assert selfgnn["final_test"] == hard["final_test"]
     for a, b in zip(selfgnn["epochs"], hard["epochs"]):
-        for key in ("Loss", "preLoss", "regLoss"):
-            assert b["train"][key] == a["train"][key]
-        # The logged SAL sum alone may differ in its last float32 bit: the larger graph
-        # reduces it in another order (the weights above show the updates are identical).
-        assert b["train"]["sslLoss"] == pytest.approx(a["train"]["sslLoss"], rel=1e-6)
+        for key in ("Loss", "preLoss", "regLoss", "sslLoss"):
+            assert b["train"][key] == pytest.approx(a["train"][key], rel=1e-5), key
         assert b["train"]["clLoss"] > 0
 
 
@@ -309,16 +306,22 @@ class WholeHardGNN(HardGNN):
         return None, None
 
 
-@pytest.mark.parametrize("flags", [dict(), dict(hard_in_rec=True), dict(neg_mode="dns"),
-                                   dict(hard_anchor="long_term")])
-def test_user_rows_only_give_the_whole_loss_and_gradients(flags):
-    """HardGNN computes only the read user rows; every item row (the mining reads all)."""
+@pytest.mark.parametrize("flags", [
+    dict(), dict(hard_in_rec=True), dict(neg_mode="dns"), dict(neg_mode="mix"),
+    dict(neg_mode="random", hard_in_rec=True), dict(hard_anchor="long_term"),
+    dict(hard_anchor="short_term"), dict(shared_negatives=True, hard_in_rec=True),
+    dict(sequence_branch="paper", hard_in_rec=True)])
+def test_read_rows_give_the_whole_loss_and_gradients(flags):
+    """Every item's values without gradient for the mining, the gradient through the read
+    rows (the batch's, the mined and the pooled items) only."""
     from tests.test_model import assert_same_loss_and_gradients
     ours, whole = (make_model(cls, cl_weight=0.5, **flags)[0] for cls in (HardGNN, WholeHardGNN))
     b = batch(ours)
     users, items = ours.read_rows(b)
-    assert sorted(users.numpy()) == [2, 4] and items is None
+    assert sorted(users.numpy()) == [2, 4] and sorted(items.numpy()) == [0, 1, 2, 3, 4, 8, 9,
+                                                                         10, 11]
     assert_same_loss_and_gradients(ours, whole, b)
+    assert ours.forward(b, training=True)["draws"]["mined"].shape == (B, K)
 
 
 def test_seen_is_each_rows_training_items_and_target():
