@@ -17,7 +17,6 @@ process per size (`bench/sizes.py`).
 """
 import gc
 import io
-import json
 import math
 import os
 import resource
@@ -223,12 +222,8 @@ def main(argv=None):
               "peak_rss_gib": peak_gib,
               "hardgnn_over_selfgnn": rows[1]["epoch_s"] / rows[0]["epoch_s"], "models": rows,
               "cpu_count": os.cpu_count(), "when": time.strftime("%Y-%m-%d %H:%M:%S")}
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "latest.json"), "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=1)
     table = markdown(result)
-    with open(os.path.join(args.out, "latest.md"), "w", encoding="utf-8") as f:
-        f.write(table)
+    tables.write_result(args.out, "latest", result, table)
     print(table)
     return 0
 

@@ -73,12 +73,8 @@ def run_all(args, presets, passed):
         with open(os.path.join(out, "latest.json"), encoding="utf-8") as f:
             results.append(dict(json.load(f), label=label, factor=factor))
     summary = summarize(results)
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "sizes.json"), "w", encoding="utf-8") as f:
-        json.dump(summary, f, indent=1)
     text = markdown(summary)
-    with open(os.path.join(args.out, "sizes.md"), "w", encoding="utf-8") as f:
-        f.write(text)
+    tables.write_result(args.out, "sizes", summary, text)
     print(text)
     return 0
 

@@ -1,4 +1,6 @@
 """selfgnn/tables.py: Markdown rows and CSV files, against hand-written text."""
+import json
+
 from selfgnn import tables
 
 
@@ -28,3 +30,10 @@ def test_write_csv_replaces_the_file(tmp_path):
     path.write_text("old,longer,content\n1,2,3\n")
     tables.write_csv(path, [{"a": "x\ny"}])
     assert path.read_bytes() == b'a\n"x\ny"\n'
+
+
+def test_write_result_writes_the_json_beside_its_table(tmp_path):
+    tables.write_result(str(tmp_path / "new"), "latest", {"a": [1, 2.5]}, "| a |\n")
+    assert json.loads((tmp_path / "new" / "latest.json").read_text()) == {"a": [1, 2.5]}
+    assert (tmp_path / "new" / "latest.md").read_text() == "| a |\n"
+
