@@ -120,20 +120,19 @@ class MultiHeadSelfAttention(tf.Module):
 
     def __call__(self, x, key_mask=None):
         """x [N, T, d] -> [N, T, d]. key_mask [N, T] (1 valid, 0 padding), for the paper's
-        sequence branch: padded keys get weight 0, the exponent is shifted by the row's
-        largest valid logit (the same weights up to the 1e-8), and a row with no valid
-        key attends to nothing (its output is 0)."""
+        sequence branch: the paper's softmax (one fused op: three [N, h, T, T] tensors
+        instead of seven, which matters at T = 200) over the valid keys; a padded key's
+        logit is lowered by 1e9, so its weight is exactly 0 (a row with no valid key
+        attends over all of them; the branch leaves such rows out)."""
         n, t = tf.shape(x)[0], x.shape[1]                     # x: [N, T, d]
         q, k, v = self._split(self.q(x)), self._split(self.k(x)), self._split(self.v(x))
-        logits = tf.matmul(q, k, transpose_b=True) / math.sqrt(self.depth)  # [N, h, T, T]
-        if key_mask is None:
-            scores = tf.exp(logits)                            # the original's: no shift
+        if key_mask is None:  # the original's exp(.) / (sum + 1e-8), no max subtraction
+            scores = tf.exp(tf.matmul(q, k, transpose_b=True) / math.sqrt(self.depth))
+            attn = scores / (tf.reduce_sum(scores, axis=-1, keepdims=True) + 1e-8)
         else:
-            valid = tf.cast(key_mask, logits.dtype)[:, None, None, :]  # [N, 1, 1, T]
-            top = tf.reduce_max(tf.where(valid > 0, logits, -math.inf), -1, keepdims=True)
-            top = tf.stop_gradient(tf.where(tf.math.is_finite(top), top, 0.0))  # [N, h, T, 1]
-            scores = tf.exp(logits - top) * valid              # [N, h, T, T]
-        attn = scores / (tf.reduce_sum(scores, axis=-1, keepdims=True) + 1e-8)
+            padding = (tf.cast(key_mask, q.dtype)[:, None, None, :] - 1.0) * 1e9  # [N, 1, 1, T]
+            logits = tf.matmul(q / math.sqrt(self.depth), k, transpose_b=True)  # [N, h, T, T]
+            attn = tf.nn.softmax(logits + padding)             # [N, h, T, T]
         context = tf.matmul(attn, v)                           # [N, h, T, d/h]
         return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [n, t, self.heads * self.depth])
 
