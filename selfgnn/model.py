@@ -217,8 +217,8 @@ class SelfGNN(tf.Module):
         attention). Padding is masked in the attention and left out of the sum; a user
         with no history gets 0. Order-aware, where the original's one summed token is not.
         """
-        items = tf.gather(final_item, sequence)                           # [B, L, d]
-        x = self._per_token(self.history_norm, items) + self.position_norm(self.posEmbed)  # [B, L, d]
+        items = self._per_token(self.history_norm, tf.gather(final_item, sequence))  # [B, L, d]
+        x = items + self.position_norm(self.posEmbed)                     # [B, L, d]
         for norm, attention in zip(self.sequence_norms, self.sequence_attention):
             x = self._act(attention(self._per_token(norm, x), key_mask=mask)) + x  # [B, L, d]
         return tf.einsum("bl,bld->bd", mask, x)                           # [B, d]
