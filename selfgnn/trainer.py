@@ -119,7 +119,8 @@ class Trainer:
                 where = ", ".join(bad) if bad else "the gradients"
                 if p.nan_policy == "stop":
                     saved = self.latest.prefixes()
-                    raise nonfinite.stop_error(p, where, ep, i, saved[0] if saved else None)
+                    raise nonfinite.stop_error(p, self.model.NAME, where, ep, i,
+                                               saved[0] if saved else None)
                 self.log(f"skipped a non-finite step ({where}) at epoch {ep}, step {i}")
                 skipped += 1
                 continue
@@ -138,8 +139,8 @@ class Trainer:
                     f"resume", self.stop.received)
         if not skipped:
             return {key: val / steps for key, val in sums.items()}
-        nonfinite.check_skipped(p, [e["train"] for e in self.results["epochs"]], ep, skipped,
-                                steps, self.log)
+        nonfinite.check_skipped(p, self.model.NAME, [e["train"] for e in self.results["epochs"]],
+                                ep, skipped, steps, self.log)
         done = steps - skipped  # means over the applied steps; NaN if none was applied
         means = {key: val / done for key, val in sums.items()} if done else {
             "Loss": math.nan, "preLoss": math.nan}
