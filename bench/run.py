@@ -186,15 +186,15 @@ def main(argv=None):
     data = data_handler.load_dataset(directory, base.graphNum, base.testSize)
     rooflines = [roofline()]
     rows = []
-    runs = [("SelfGNN", SelfGNN, base.replace(model="selfgnn")),
+    runs = [("SelfGNN", SelfGNN, base),
             ("HardGNN K=3", HardGNN, base.replace(model="hardgnn", hard_k=3, cl_weight=0.1))]
     if args.plain:
-        runs.append(("SelfGNN, plain kernels", PlainSelfGNN, base.replace(model="selfgnn")))
+        runs.append(("SelfGNN, plain kernels", PlainSelfGNN, base))
     if args.every_row:
-        runs.append(("SelfGNN, every row", EveryRowSelfGNN, base.replace(model="selfgnn")))
+        runs.append(("SelfGNN, every row", EveryRowSelfGNN, base))
     if args.paper_branch:
         runs.append(("SelfGNN, paper sequence branch", SelfGNN,
-                     base.replace(model="selfgnn", sequence_branch="paper")))
+                     base.replace(sequence_branch="paper")))
     for name in args.strategies:
         runs.append((f"HardGNN K=3 {name}", HardGNN, hard_params.check_hard_params(base.replace(
             model="hardgnn", hard_k=3, cl_weight=0.1, **hard_params.STRATEGIES[name]))))

@@ -106,9 +106,7 @@ class HardGNN(SelfGNN):
         read = self._node_stage(item_short, item_masks, self.item_norm, self.item_attention,
                                 rows, self.num_items)                     # [I, d], 0 off rows
         nodes = nodes._replace(final_item=values + (read - tf.stop_gradient(read)))
-        att_user = self.sequence_embedding(nodes.final_item, batch.sequence, batch.mask)
-        preds = self.pair_scores(nodes, att_user, batch.uids, batch.iids, batch.u_locs)
-        return {"nodes": nodes, "att_user": att_user, "preds": preds, "draws": draws}
+        return dict(self.batch_outputs(nodes, batch), draws=draws)
 
     def draw_negatives(self, nodes, batch):
         """The step's rows, seen mask, mined negatives [B, K] and dns / mix pools [P/2, H]

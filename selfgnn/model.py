@@ -272,8 +272,11 @@ class SelfGNN(tf.Module):
     def forward(self, batch, training, masks=None):
         """Node embeddings (a training step's read rows only), the batch's sequence
         embedding and pair scores."""
-        nodes = self.node_embeddings(training, masks,
-                                     self.read_rows(batch) if training else (None, None))
+        return self.batch_outputs(self.node_embeddings(
+            training, masks, self.read_rows(batch) if training else (None, None)), batch)
+
+    def batch_outputs(self, nodes, batch):
+        """The batch's sequence embedding [B, d] and pair scores [P] from `nodes`."""
         att_user = self.sequence_embedding(nodes.final_item, batch.sequence, batch.mask)
         preds = self.pair_scores(nodes, att_user, batch.uids, batch.iids, batch.u_locs)
         return {"nodes": nodes, "att_user": att_user, "preds": preds}

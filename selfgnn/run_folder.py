@@ -60,7 +60,8 @@ class FolderConflict(ValueError):
 
 
 def may_change(params):
-    """MAY_CHANGE, and --epoch for SelfGNN and HardGNN (plain Params are SelfGNN's)."""
+    """MAY_CHANGE, and --epoch for SelfGNN and HardGNN (Params and HardParams, which carry
+    no --model, are one of them)."""
     extendable = ("epoch",) if getattr(params, "model", "selfgnn") in ("selfgnn",
                                                                         "hardgnn") else ()
     return MAY_CHANGE + extendable

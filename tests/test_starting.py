@@ -1,19 +1,12 @@
 """Where a run starts: resumed, loaded with --load_model (the original's rule), or new."""
-import io
-import os
 import pickle
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from selfgnn import data_handler, params, starting, trainer
-
-
-def make_trainer(data_dir, out_dir, **overrides):
-    p = params.preset_params("tiny", data_dir=str(data_dir), out_dir=str(out_dir), **overrides)
-    data = data_handler.load_dataset(os.path.join(str(data_dir), "tiny"), p.graphNum, p.testSize)
-    return trainer.Trainer(p, data, logger=trainer.Logger(io.StringIO()))
+from selfgnn import params, starting
+from tests.test_trainer import make_trainer
 
 
 class FakeLatest:
