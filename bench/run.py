@@ -90,14 +90,19 @@ def add_floors(rows, rooflines):
     return gflops
 
 
+def first_batches(t, steps):
+    """The first `steps` training batches of an epoch of trainer `t`."""
+    users = t.sampler.epoch_users()
+    return [t.sampler.train_batch(users[i * t.params.batch:(i + 1) * t.params.batch])
+            for i in range(min(steps, math.ceil(len(users) / t.params.batch)))]
+
+
 def measure(name, trainer_obj, steps, warmup, repeats):
     t = trainer_obj
     start = time.perf_counter()
     t.model.start_epoch(0)  # per-run set-up (HardGNN ppr: the PPR bands), timed apart
     setup_s = time.perf_counter() - start
-    users = t.sampler.epoch_users()
-    batches = [t.sampler.train_batch(users[i * t.params.batch:(i + 1) * t.params.batch])
-               for i in range(min(steps, math.ceil(len(users) / t.params.batch)))]
+    batches = first_batches(t, steps)
     for b in batches[:warmup]:
         t.train_step(b)["Loss"].numpy()
     rounds = []
@@ -120,7 +125,7 @@ def measure(name, trainer_obj, steps, warmup, repeats):
 
 
 USAGE = ("usage: python bench/run.py [--size SIZE] [--plain] [--every_row] [--paper_branch] "
-         "[--strategies A,B] [flags]")
+         "[--spread] [--strategies A,B] [flags]")
 
 
 def parse_args(argv):
@@ -145,6 +150,9 @@ def parse_args(argv):
     flags.DEFINE_bool("every_row", False, "also time SelfGNN with the node stage on every row "
                       "(model.EveryRowSelfGNN), not only the rows a step reads", flag_values=fv)
     flags.DEFINE_bool("paper_branch", False, "also time SelfGNN with --sequence_branch paper",
+                      flag_values=fv)
+    flags.DEFINE_bool("spread", False, "also time SelfGNN's step per replica for 1, 2, 4 and "
+                      "8 replicas and estimate --spread_graphs' speed-up (bench/spread.py)",
                       flag_values=fv)
     flags.DEFINE_string("strategies", "", "also time HardGNN K=3 with these negative samplers "
                         "(comma-separated names of hardgnn.params.STRATEGIES)", flag_values=fv)
@@ -185,7 +193,7 @@ def main(argv=None):
                                      out_dir=os.path.join(args.out, "runs"))
     data = data_handler.load_dataset(directory, base.graphNum, base.testSize)
     rooflines = [roofline()]
-    rows = []
+    rows, spread_result = [], None
     runs = [("SelfGNN", SelfGNN, base),
             ("HardGNN K=3", HardGNN, base.replace(model="hardgnn", hard_k=3, cl_weight=0.1))]
     if args.plain:
@@ -208,6 +216,9 @@ def main(argv=None):
         row.update(flops=flops, gflop_per_step=sum(flops.values()) / 1e9,
                    steps_per_epoch=steps_per_epoch, epoch_s=row["step_s"] * steps_per_epoch)
         rows.append(row)
+        if args.spread and cls is SelfGNN and name == "SelfGNN":
+            import spread  # bench/spread.py, beside this script
+            spread_result = spread.measure(t, first_batches(t, args.steps), args.repeats)
         del t
         gc.collect()  # the next model's peak does not stack on this one's
         rooflines.append(roofline())
@@ -223,6 +234,10 @@ def main(argv=None):
               "hardgnn_over_selfgnn": rows[1]["epoch_s"] / rows[0]["epoch_s"], "models": rows,
               "cpu_count": os.cpu_count(), "when": time.strftime("%Y-%m-%d %H:%M:%S")}
     table = markdown(result)
+    if spread_result is not None:
+        import spread
+        result["spread"] = spread_result
+        table += spread.markdown(spread_result, base.graphNum)
     tables.write_result(args.out, "latest", result, table)
     print(table)
     return 0

@@ -11,6 +11,13 @@ only. The gradients are summed over replicas, checked for finiteness and applied
 once. The output-dropout masks are drawn once per step and handed to every
 replica, so all replicas compute the same node embeddings as one device would.
 
+With --spread_graphs (the default) the replicas share the interval graphs instead:
+they are independent until the LSTM, so each replica propagates one contiguous block
+of ceil(G / replicas) of them (`graph_block`) and the blocks are all-gathered
+(`gather_graphs`); the gather's gradient sums the replicas' gradients of each block
+on the replica that computed it. The node stage after the gather stays whole on
+every replica.
+
 SAL pairs are split by position in their halves: the original pairs element i of
 a list's first half with element i of its second half (`losses.split_halves`),
 and each replica keeps those pairs together.
@@ -69,8 +76,10 @@ def shard_batch(batch, replica, replicas, batch_rows):
 
     Rows (users) are cut into `replicas` contiguous blocks of ceil(B / replicas); a
     replica keeps the pairs of its rows, positive and negative halves alike, and its
-    block of every SAL list. u_locs keep their global rows: each replica embeds the
-    whole batch's histories (a [B, d] product, cheap next to the graph).
+    block of every SAL list. The history keeps its B rows (u_locs keep their global
+    rows), but the rows of other blocks are emptied (item 0, mask 0, the sampler's
+    padding): no pair of this replica reads them, and the node stage then runs only on
+    the items of this block's histories (`SelfGNN.read_rows`).
     """
     n = tf.shape(batch.u_locs)[0] // 2
     locs = batch.u_locs[:n]                                           # [P/2]
@@ -80,13 +89,16 @@ def shard_batch(batch, replica, replicas, batch_rows):
     def pairs(x):                                                     # [P] -> [2p]
         return tf.concat([tf.gather(x[:n], mine), tf.gather(x[n:2 * n], mine)], axis=0)
 
+    block = tf.range(tf.shape(batch.sequence)[0])                    # [B]
+    block = ((block >= replica * per) & (block < (replica + 1) * per))[:, None]  # [B, 1]
     rows_with_pairs = tf.math.unsorted_segment_max(tf.ones_like(locs), locs, batch_rows)
     shard = Shard(pairs=tf.cast(n, tf.float32),
                   rows=tf.cast(tf.reduce_sum(tf.maximum(rows_with_pairs, 0)), tf.float32),
                   first=tf.cast(tf.equal(replica, 0), tf.float32))
     part = TrainBatch(
         uids=pairs(batch.uids), iids=pairs(batch.iids), u_locs=pairs(batch.u_locs),
-        sequence=batch.sequence, mask=batch.mask,
+        sequence=tf.where(block, batch.sequence, tf.zeros_like(batch.sequence)),  # [B, L]
+        mask=tf.where(block, batch.mask, tf.zeros_like(batch.mask)),              # [B, L]
         ssl_uids=tuple(_halves(x, replica, replicas) for x in batch.ssl_uids),
         ssl_iids=tuple(_halves(x, replica, replicas) for x in batch.ssl_iids))
     return part, shard
@@ -95,6 +107,30 @@ def shard_batch(batch, replica, replicas, batch_rows):
 def _replica():
     context = tf.distribute.get_replica_context()
     return context.replica_id_in_sync_group, context.num_replicas_in_sync
+
+
+def graph_block(graphs):
+    """(first, end): the interval graphs [first, end) this replica propagates, the
+    replica's contiguous block of ceil(graphs / replicas) (empty past the last graph);
+    None outside a replica context of two or more replicas, or when the replica's
+    index is not known while tracing (then the caller propagates every graph)."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync < 2:
+        return None
+    replica = tf.get_static_value(context.replica_id_in_sync_group)
+    if replica is None:
+        return None
+    per = -(-graphs // context.num_replicas_in_sync)
+    return min(int(replica) * per, graphs), min((int(replica) + 1) * per, graphs)
+
+
+def gather_graphs(block, graphs, rows, width):
+    """Every replica's `block` (its graphs' tables, a list of [rows, width], possibly
+    empty) all-gathered in replica order: `graphs` tables [rows, width]. Differentiable:
+    a table's gradient is the sum of every replica's, on the replica that made it."""
+    stacked = tf.stack(block) if block else tf.zeros([0, rows, width])  # [g_r, N, d]
+    gathered = tf.distribute.get_replica_context().all_gather(stacked, axis=0)  # [G, N, d]
+    return tf.unstack(tf.ensure_shape(gathered, [graphs, rows, width]), num=graphs)
 
 
 def finite_update(optimizer, terms, grads):

@@ -10,8 +10,8 @@ DATA_FLAGS = ("data", "data_dir", "preset", "percent", "allow_empty_graphs", "te
               "graphNum", "protocol", "eval_history", "val_item", "select_on", "test")
 RUN_FLAGS = ("save_path", "out_dir", "seed", "epoch", "tstEpoch", "resume", "deterministic",
              "nan_policy", "max_skipped", "load_model", "load_tf1_checkpoint",
-             "export_tf1_checkpoint", "strategy", "jit_compile", "mixed_precision",
-             "uid", "tf_log_level")
+             "export_tf1_checkpoint", "strategy", "spread_graphs", "jit_compile",
+             "mixed_precision", "uid", "tf_log_level")
 """The flags `usage` lists under *Data and protocol* and *Run*; the rest are the model's."""
 
 

@@ -8,7 +8,7 @@ import collections
 
 import tensorflow as tf
 
-from selfgnn import layers, losses
+from selfgnn import distribute, layers, losses
 
 NodeEmbeddings = collections.namedtuple(
     "NodeEmbeddings", ["user_short", "item_short", "final_user", "final_item"])
@@ -149,12 +149,20 @@ class SelfGNN(tf.Module):
         return NodeEmbeddings(tuple(user_short), tuple(item_short), final_user, final_item)
 
     def graph_stage(self):
-        """Lines 118-140: each interval graph's GNN layers, summed: G x [U, d], G x [I, d]."""
+        """Lines 118-140: each interval graph's GNN layers, summed: G x [U, d], G x [I, d].
+
+        Under a distribution strategy with --spread_graphs each replica propagates its
+        block of the graphs and the blocks are all-gathered (`distribute.graph_block`).
+        """
         p = self.params
+        block = distribute.graph_block(p.graphNum) if p.spread_graphs else None
+        first, end = block or (0, p.graphNum)
         user_short, item_short = [], []
         # unstack, not uEmbed[k]: one gradient op instead of G zero-filled [G, N, d] slices
         for k, (u_embed, i_embed) in enumerate(zip(tf.unstack(self.uEmbed),
                                                    tf.unstack(self.iEmbed))):
+            if not first <= k < end:
+                continue
             embs_u, embs_i = [u_embed], [i_embed]                     # [U, d], [I, d]
             for _ in range(p.gnn_layer):
                 new_u, new_i = self._propagate(k, embs_i[-1], embs_u[-1])  # [U, d], [I, d]
@@ -162,7 +170,10 @@ class SelfGNN(tf.Module):
                 embs_i.append(new_i + embs_i[-1])
             user_short.append(tf.add_n(embs_u))                       # G x [U, d]
             item_short.append(tf.add_n(embs_i))                       # G x [I, d]
-        return user_short, item_short
+        if block is None:
+            return user_short, item_short
+        return (distribute.gather_graphs(user_short, p.graphNum, self.num_users, p.latdim),
+                distribute.gather_graphs(item_short, p.graphNum, self.num_items, p.latdim))
 
     def training_masks(self, training, masks):
         """(user masks, item masks) of a step: `masks` if given, else a new draw, when

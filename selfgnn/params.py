@@ -112,6 +112,10 @@ FLAG_SPECS = (
      "tf.distribute strategy: 'mirrored' = all local GPUs, 'multi_worker' = the TF_CONFIG "
      "cluster, 'one_device' = the first GPU (or the CPU); the batch's users are split over "
      "the replicas"),
+    ("spread_graphs", "bool", True,
+     "with --strategy mirrored or multi_worker, each replica propagates its block of the "
+     "graphNum interval graphs (ceil(G / replicas)) and the blocks are all-gathered, instead "
+     "of every replica propagating all of them; the same results to float rounding"),
     ("protocol", "enum:original|clean", "original",
      "original: the paper's protocol (a test user's validation item sequence[u][-2] is a "
      "training target, best epoch chosen on test NDCG, test history with the test item); "

@@ -24,7 +24,8 @@ def hand_batch():
         uids=np.concatenate([rows + 10, rows + 10]).astype(np.int32),
         iids=np.array([1, 1, 2, 4, 4, 4, 7, 8, 9, 5, 6, 0], np.int32),
         u_locs=np.concatenate([rows, rows]),
-        sequence=np.zeros((4, 3), np.int32), mask=np.zeros((4, 3), np.float32),
+        sequence=np.arange(1, 13, dtype=np.int32).reshape(4, 3),
+        mask=np.array([[0, 1, 1], [1, 1, 1], [0, 0, 0], [0, 0, 1]], np.float32),
         ssl_uids=(np.arange(10, dtype=np.int32),), ssl_iids=(np.arange(10, 20, dtype=np.int32),))
 
 
@@ -41,6 +42,11 @@ def test_shard_batch_by_hand(replica, uids, iids, ssl):
     np.testing.assert_array_equal(part.ssl_iids[0], np.array(ssl) + 10)
     assert (float(shard.pairs), float(shard.rows), float(shard.first)) == (6.0, 3.0,
                                                                           float(replica == 0))
+    # the history keeps its 4 rows; the other block's rows are emptied (item 0, mask 0)
+    mine = np.arange(4) // 2 == replica
+    batch = hand_batch()
+    np.testing.assert_array_equal(part.sequence, np.where(mine[:, None], batch.sequence, 0))
+    np.testing.assert_array_equal(part.mask, np.where(mine[:, None], batch.mask, 0))
 
 
 def tiny_model(cls, **kw):
@@ -102,19 +108,22 @@ def test_shard_terms_and_gradients_sum_to_the_whole_batch(cls, kw, replicas):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
 
 
-def run_strategy(data_dir, out_dir, strategy, model):
+def run_strategy(data_dir, out_dir, strategy, model, *overrides):
     env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "mirrored_run.py"),
-                           str(data_dir), str(out_dir), strategy, model],
+                           str(data_dir), str(out_dir), strategy, model, *overrides],
                           capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("model", ["selfgnn", "hardgnn"])
+@pytest.mark.parametrize("model,spread", [("selfgnn", True), ("hardgnn", True),
+                                          ("selfgnn", False)])
 @pytest.mark.slow
-def test_mirrored_on_two_logical_cpus_matches_one_device(tiny_data_dir, tmp_path, model):
-    """2 epochs on tiny data, dropout on (keepRate 0.5), same seed.
+def test_mirrored_on_two_logical_cpus_matches_one_device(tiny_data_dir, tmp_path, model, spread):
+    """2 epochs on tiny data, dropout on (keepRate 0.5), same seed; with --spread_graphs
+    replica 0 propagates graphs 0 and 1 of tiny's 3, replica 1 graph 2, and the test
+    pass (outside the replicas, "one") all of them.
 
     Tolerance: losses rel 1e-5, test metrics equal, node embeddings rel 1e-4. Raw
     weights are not compared: the sequence branch attends over one token, so the
@@ -122,8 +131,12 @@ def test_mirrored_on_two_logical_cpus_matches_one_device(tiny_data_dir, tmp_path
     to full-size steps on one device and on two alike (they never change a score).
     """
     one = run_strategy(tiny_data_dir, tmp_path / "one", "default", model)
-    two = run_strategy(tiny_data_dir, tmp_path / "two", "mirrored", model)
+    two = run_strategy(tiny_data_dir, tmp_path / "two", "mirrored", model,
+                       f"spread_graphs={spread}")
     assert (one["replicas"], two["replicas"]) == (1, 2)
+    assert one["propagated"] == {"one": [0, 1, 2]}
+    assert two["propagated"] == ({"0": [0, 1], "1": [2], "one": [0, 1, 2]} if spread else
+                                 {"0": [0, 1, 2], "1": [0, 1, 2], "one": [0, 1, 2]})
     assert two["copies_equal"]  # both replicas hold the same weights after training
     for a, b in zip(one["epochs"], two["epochs"]):
         assert a["test"] == b["test"]

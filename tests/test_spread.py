@@ -1,0 +1,45 @@
+"""bench/spread.py: the replicas' gradients add up to the batch's, and its table."""
+import importlib.util
+import os
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from selfgnn import data_handler, main_flags, trainer
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+spec = importlib.util.spec_from_file_location("bench_spread", os.path.join(ROOT, "bench",
+                                                                           "spread.py"))
+spread = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(spread)
+
+
+def tiny_trainer(data_dir, out_dir):
+    p = main_flags.preset_params("tiny", data_dir=str(data_dir), out_dir=str(out_dir),
+                                 keepRate=1.0)  # no dropout: every call sees the same model
+    data = data_handler.load_dataset(os.path.join(data_dir, "tiny"), p.graphNum, p.testSize)
+    return trainer.Trainer(p, data, logger=trainer.Logger(open(os.devnull, "w")))
+
+
+def test_replica_gradients_sum_to_the_whole_batch(tiny_data_dir, tmp_path):
+    """What the bench times for replica 0 of R is a real part of the step: the R
+    replicas' gradients sum to the whole batch's (R = 1)."""
+    t = tiny_trainer(tiny_data_dir, tmp_path)
+    batch = t.sampler.train_batch(t.sampler.epoch_users()[:t.params.batch])
+    whole = spread.replica_gradients(t.model, t.variables, batch, 1)
+    parts = [spread.replica_gradients(t.model, t.variables, batch, 3, r) for r in range(3)]
+    for i, want in enumerate(whole):
+        got = sum(tf.convert_to_tensor(p[i]) for p in parts if p[i] is not None)
+        np.testing.assert_allclose(got, tf.convert_to_tensor(want), rtol=1e-4, atol=1e-6)
+
+
+def test_markdown_rows():
+    result = {"graph_s": 0.1, "replica_s": {1: 0.5, 2: 0.4, 4: 0.35, 8: 0.3},
+              "spread_s": {1: 0.5, 2: 0.34, 4: 0.27, 8: 0.22},
+              "speedup": {1: 1.0, 2: 1.47, 4: 1.85, 8: 2.27}}
+    text = spread.markdown(result, 5)
+    assert "the graph stage alone 0.100 s of one device's 0.500 s; G = 5" in text
+    assert "| 2 | 0.400 | 0.340 | 1.47 |" in text
+    assert text.count("\n| ") == 5  # the header and four replica counts
