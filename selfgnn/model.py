@@ -8,7 +8,7 @@ import collections
 
 import tensorflow as tf
 
-from selfgnn import distribute, layers, losses
+from selfgnn import distribute, layers, losses, sequence_branch
 
 NodeEmbeddings = collections.namedtuple(
     "NodeEmbeddings", ["user_short", "item_short", "final_user", "final_item"])
@@ -203,42 +203,10 @@ class SelfGNN(tf.Module):
         return tf.reduce_mean(attention(x), 1)
 
     def sequence_embedding(self, final_item, sequence, mask):
-        """Lines 158-167: the summed-history branch; sequence, mask [B, L] -> [B, d].
-
-        `mask[:, None, :] @ final_item[sequence]` sums the masked history into one
-        token, so each attention layer sees a sequence of length 1.
-        `--sequence_branch paper` runs `paper_sequence_embedding` instead.
-        """
-        if self.params.sequence_branch == "paper":
-            return self.paper_sequence_embedding(final_item, sequence, mask)
-        history = tf.einsum("bl,bld->bd", mask, tf.gather(final_item, sequence))  # [B, d]
-        positions = tf.matmul(mask, self.posEmbed)                    # [B, d]
-        x = (self.history_norm(history) + self.position_norm(positions))[:, None, :]  # [B, 1, d]
-        for norm, attention in zip(self.sequence_norms, self.sequence_attention):
-            x = self._act(attention(norm(x))) + x                     # [B, 1, d]
-        return tf.reduce_sum(x, axis=1)                               # [B, d]
-
-    def paper_sequence_embedding(self, final_item, sequence, mask):
-        """`--sequence_branch paper`: the att_layer attention blocks over the L positions.
-
-        The paper's instance-level modelling (Sec. 3.2): S_0 = (f_{i_1} + p_1, ...,
-        f_{i_M} + p_M), S_l = leakyRelu(SelfAttn(S_{l-1})) + S_{l-1}, and the user's
-        representation is the sum of the elements of S_{L_attn}. Kept from the original:
-        its layer norms, per token (LN_2(f_i) + LN_3(p_t), and LN before each block's
-        attention). Padding is masked in the attention and left out of the sum; a user
-        with no history gets 0. Order-aware, where the original's one summed token is not.
-        """
-        items = self._per_token(self.history_norm, tf.gather(final_item, sequence))  # [B, L, d]
-        x = items + self.position_norm(self.posEmbed)                     # [B, L, d]
-        for norm, attention in zip(self.sequence_norms, self.sequence_attention):
-            x = self._act(attention(self._per_token(norm, x), key_mask=mask)) + x  # [B, L, d]
-        return tf.einsum("bl,bld->bd", mask, x)                           # [B, d]
-
-    @staticmethod
-    def _per_token(norm, x):
-        """The layer norm of each token alone: x [B, L, d] normalised over d per (b, t)
-        (`LayerNorm` normalises over every axis but the first)."""
-        return tf.reshape(norm(tf.reshape(x, [-1, x.shape[-1]])), tf.shape(x))  # [B, L, d]
+        """The users' sequence representations [B, d] of histories sequence, mask [B, L]:
+        lines 158-167 (`sequence_branch.original`) or `--sequence_branch paper`."""
+        return sequence_branch.BRANCHES[self.params.sequence_branch](
+            self, final_item, sequence, mask)
 
     def pair_scores(self, nodes, att_user, uids, iids, u_locs):
         """Lines 169-173: <f_u, f_i> + <leakyRelu(att_user[row]), f_i>; all [P] -> [P]."""
