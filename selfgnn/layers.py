@@ -112,7 +112,7 @@ class MultiHeadSelfAttention(tf.Module):
 
     def _heads(self, y):
         """[N, T, d] -> [N, T, h, d/h] (a reshape, no copy)."""
-        return tf.reshape(y, [tf.shape(y)[0], y.shape[1], self.heads, self.depth])
+        return tf.reshape(y, [tf.shape(y)[0], tf.shape(y)[1], self.heads, self.depth])
 
     def _split(self, y):
         """[N, T, d] -> [N, h, T, d/h]."""
@@ -124,7 +124,7 @@ class MultiHeadSelfAttention(tf.Module):
         instead of seven, which matters at T = 200) over the valid keys; a padded key's
         logit is lowered by 1e9, so its weight is exactly 0 (a row with no valid key
         attends over all of them; the branch leaves such rows out)."""
-        n, t = tf.shape(x)[0], x.shape[1]                     # x: [N, T, d]
+        n, t = tf.shape(x)[0], tf.shape(x)[1]                 # x: [N, T, d]
         q, k, v = self._split(self.q(x)), self._split(self.k(x)), self._split(self.v(x))
         if key_mask is None:  # the original's exp(.) / (sum + 1e-8), no max subtraction
             scores = tf.exp(tf.matmul(q, k, transpose_b=True) / math.sqrt(self.depth))

@@ -34,13 +34,51 @@ def paper(model, final_item, sequence, mask):
     its layer norms, per token (LN_2(f_i) + LN_3(p_t), and LN before each block's
     attention). Padding is masked in the attention and left out of the sum; a user
     with no history gets 0. Order-aware, where the original's one summed token is not.
+
+    The blocks run on `CHUNKS` groups of rows cut to their longest history
+    (`by_length`), which gives the values over all L positions (padded keys weigh
+    exactly 0 and padded positions are left out of the sum) at a fraction of the
+    [B, h, L, L] attention; under --jit_compile (no dynamic shapes) on all L.
     """
-    items = per_token(model.history_norm, tf.gather(final_item, sequence))  # [B, L, d]
-    x = items + model.position_norm(model.posEmbed)                       # [B, L, d]
-    for norm, attention in zip(model.sequence_norms, model.sequence_attention):
-        attended = attention(per_token(norm, x), key_mask=mask)           # [B, L, d]
-        x = layers.leaky_relu(attended, model.params.leaky) + x           # [B, L, d]
-    return tf.einsum("bl,bld->bd", mask, x)                               # [B, d]
+    positions = model.position_norm(model.posEmbed)                       # [L, d]
+
+    def blocks(seq, valid, first):                                        # [n, T] -> [n, d]
+        items = per_token(model.history_norm, tf.gather(final_item, seq))  # [n, T, d]
+        x = items + positions[first:]                                     # [n, T, d]
+        for norm, attention in zip(model.sequence_norms, model.sequence_attention):
+            attended = attention(per_token(norm, x), key_mask=valid)      # [n, T, d]
+            x = layers.leaky_relu(attended, model.params.leaky) + x       # [n, T, d]
+        return tf.einsum("bl,bld->bd", valid, x)                          # [n, d]
+
+    if model.params.jit_compile:
+        return blocks(sequence, mask, 0)
+    return by_length(blocks, sequence, mask)
+
+
+CHUNKS = 8
+"""Groups of rows `by_length` cuts a batch into."""
+
+
+def by_length(blocks, sequence, mask, chunks=CHUNKS):
+    """blocks(sequence, mask, first) [n, T] -> [n, d] run on `chunks` groups of the rows of
+    sequence, mask [B, L], sorted by where their history starts, each group from its
+    earliest valid position `first` to L (a row without history keeps one position):
+    [B, d] in the rows' order."""
+    b, length = tf.shape(sequence)[0], tf.shape(sequence)[1]
+    valid = mask > 0                                                      # [B, L]
+    first = tf.where(tf.reduce_any(valid, 1),
+                     tf.argmax(tf.cast(valid, tf.float32), 1, output_type=tf.int32),
+                     length - 1)                                          # [B]
+    order = tf.argsort(first, stable=True)                                # [B]
+    first = tf.gather(first, order)                                       # [B], ascending
+    per = (b + chunks - 1) // chunks
+    outputs = []
+    for c in range(chunks):
+        rows = order[c * per:(c + 1) * per]                               # [n]
+        start = tf.minimum(tf.reduce_min(first[c * per:(c + 1) * per]), length - 1)
+        outputs.append(blocks(tf.gather(sequence, rows)[:, start:],
+                              tf.gather(mask, rows)[:, start:], start))   # [n, d]
+    return tf.gather(tf.concat(outputs, 0), tf.math.invert_permutation(order))  # [B, d]
 
 
 def per_token(norm, x):

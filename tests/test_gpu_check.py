@@ -112,9 +112,10 @@ def test_a_direct_call_of_a_library_function_is_walked_not_looked_up():
 
 
 def make_trainer(data_dir, out_dir, case):
-    if case == "selfgnn":
-        p, model_cls = params.preset_params("tiny", data_dir=str(data_dir),
-                                            out_dir=str(out_dir)), SelfGNN
+    if case.startswith("selfgnn"):  # selfgnn_paper: --sequence_branch paper
+        branch = "paper" if case == "selfgnn_paper" else "original"
+        p, model_cls = params.preset_params("tiny", data_dir=str(data_dir), out_dir=str(out_dir),
+                                            sequence_branch=branch), SelfGNN
     else:
         p, model_cls = hard_params.preset_params("tiny", hard_k=3, cl_weight=0.1, neg_mode=case,
                                                  data_dir=str(data_dir),
@@ -124,7 +125,7 @@ def make_trainer(data_dir, out_dir, case):
 
 
 @pytest.mark.parametrize("case", [
-    "selfgnn", "hard",
+    "selfgnn", "selfgnn_paper", "hard",
     pytest.param("random", marks=pytest.mark.slow),
     pytest.param("dns", marks=pytest.mark.slow),
     pytest.param("mix", marks=pytest.mark.slow),

@@ -67,3 +67,44 @@ def test_paper_branch_trains_its_attention_and_the_default_is_the_original():
         loss = model.compute_loss(batch)["preLoss"]
     gq, gv = tape.gradient(loss, [att.q.kernel, att.v.kernel])
     assert np.abs(gq.numpy()).max() > 1e-3 * np.abs(gv.numpy()).max() > 0
+
+
+def test_by_length_cuts_each_group_to_its_longest_history_and_restores_the_order():
+    """Rows start at 1, 4, (none), 0, 2 (a hole at 3); with 2 groups of 3 rows: rows 3, 0,
+    4 from position 0 (row 3's start), then rows 1 and 2 from 4 (row 2: one position)."""
+    from selfgnn.sequence_branch import by_length
+    seq = np.arange(1, 26, dtype=np.int32).reshape(5, 5)
+    mask = np.array([[0, 1, 1, 1, 1], [0, 0, 0, 0, 1], [0] * 5, [1, 1, 1, 1, 1],
+                     [0, 0, 1, 0, 1]], np.float32)
+    seen = []
+
+    def blocks(s, m, first):  # the sum of the valid items, and where the group starts
+        seen.append((int(first), s.shape[1], s[:, 0].numpy().tolist()))
+        return tf.stack([tf.reduce_sum(m * tf.cast(s, tf.float32), 1),
+                         tf.cast(tf.fill([tf.shape(s)[0]], first), tf.float32)], 1)
+
+    got = by_length(blocks, tf.constant(seq), tf.constant(mask), chunks=2).numpy()
+    assert seen == [(0, 5, [16, 1, 21]), (4, 1, [10, 15])]
+    np.testing.assert_array_equal(got[:, 0], (seq * mask).sum(1))
+    np.testing.assert_array_equal(got[:, 1], [0, 4, 4, 0, 0])
+
+
+def test_paper_branch_in_groups_equals_all_positions():
+    """The default (groups cut to their histories) against the blocks over all L
+    positions (the --jit_compile path): values and gradients."""
+    fi = tf.Variable(tf.random.stateless_normal([I, 8], seed=[3, 4]))
+    seq, mask = paper_batch()
+    mask[3, 2] = 0.0  # a hole
+    grouped, whole = make_model(sequence_branch="paper"), make_model(sequence_branch="paper",
+                                                                     jit_compile=True)
+    results = []
+    for model in (grouped, whole):
+        att = model.sequence_attention[0]
+        with tf.GradientTape() as tape:
+            out = model.sequence_embedding(fi, seq, mask)
+            loss = tf.reduce_sum(out * tf.range(1.0, 9.0))
+        results.append([out] + tape.gradient(loss, [fi, att.q.kernel, model.posEmbed]))
+    for a, b in zip(*results):
+        b = tf.convert_to_tensor(b).numpy()  # float32 rounding of sums up to about 50
+        np.testing.assert_allclose(tf.convert_to_tensor(a), b, rtol=1e-4,
+                                   atol=1e-6 * np.abs(b).max())
