@@ -1,7 +1,8 @@
 """Peak memory per data set, fitted on the measured peaks, and the GPUs each fits.
 
-    python bench/memory_model.py     # reads bench/results/sizes/sizes.json and latest.json,
-                                     # writes bench/results/memory_model.{json,md}
+    python bench/memory_model.py     # reads bench/results/sizes/sizes.json and
+                                     # bench/results/paper_branch/latest.json, writes
+                                     # bench/results/memory_model.{json,md}
 
 A run's memory grows with its embedding tables (G (U + I) d values: the variables, their
 two Adam moments and gradient, and the graph stage's per-layer outputs kept for the
@@ -17,8 +18,11 @@ process, which stay on the host; the device estimate is the fit minus the runtim
 own RSS (`runtime_rss`, a fresh process after one TensorFlow op), so it also counts the
 host's copy of the data and is an upper bound of what the accelerator holds, before
 the CUDA context (not measured: no GPU here). `--sequence_branch paper` adds its
-attention, B x heads x L x L per layer: the bytes per such score are fitted on the one
-measured paper-branch peak (bench/results/latest.json, amazonlike).
+attention: its bytes per attention score come from the one measured paper-branch peak
+(`python bench/run.py --size amazonlike --paper_branch --out bench/results/paper_branch`,
+which counts the scores of its steps), and a data set's figure is for its worst case,
+every history full: B x heads x L^2 x att_layer scores (the branch cuts groups of rows
+to their histories, so shorter ones need less).
 """
 import json
 import os
@@ -44,7 +48,8 @@ def table_values(data, p):
 
 
 def attention_scores(p):
-    """B heads L^2 att_layer: the paper sequence branch's attention scores of one batch."""
+    """B heads L^2 att_layer: the paper sequence branch's attention scores of one batch
+    whose histories are all full (its most)."""
     return p.batch * p.num_attention_heads * p.pos_length ** 2 * p.att_layer
 
 
@@ -92,14 +97,14 @@ def model(sizes, latest, runtime):
     x = [features(r) for r in runs]
     y = [r["peak_rss_gib"] * GIB for r in runs]
     coef, fitted, loo = fit(x, y)
-    if latest["size"] != "amazonlike" or not any("paper" in r["model"]
-                                                 for r in latest["models"]):
-        raise ValueError("bench/results/latest.json has no paper-branch row on amazonlike: "
-                         "run python bench/run.py --size amazonlike --paper_branch first")
-    amazon = params.preset_params("amazon")
+    paper_rows = [r for r in latest["models"] if r.get("attention_scores")]
+    if latest["size"] != "amazonlike" or not paper_rows:
+        raise ValueError("the bench result has no paper-branch row on amazonlike: run python "
+                         "bench/run.py --size amazonlike --paper_branch --out "
+                         "bench/results/paper_branch first")
     base = next(r for r in runs if r["label"] == "amazonlike")
     paper_extra = latest["peak_rss_gib"] * GIB - float(np.dot(features(base), coef))
-    per_score = paper_extra / attention_scores(amazon)
+    per_score = paper_extra / paper_rows[0]["attention_scores"]
     points = [{"size": r["label"], "measured_gib": m / GIB, "fitted_gib": f / GIB,
                "leave_one_out_error": e} for r, m, f, e in zip(runs, y, fitted, loo)]
     sets = []
@@ -119,6 +124,7 @@ def model(sizes, latest, runtime):
             "runtime_rss_gib": runtime / GIB, "points": points,
             "max_leave_one_out_error": max(loo),
             "paper_branch": {"measured_gib": latest["peak_rss_gib"],
+                             "attention_scores": paper_rows[0]["attention_scores"],
                              "bytes_per_attention_score": per_score},
             "sets": sets}
 
@@ -133,12 +139,14 @@ def markdown(m):
         ["size", "measured peak RSS GiB", "fitted GiB", "leave-one-out error"],
         [[p["size"], f"{p['measured_gib']:.2f}", f"{p['fitted_gib']:.2f}",
           f"{100 * p['leave_one_out_error']:.0f}%"] for p in m["points"]])
-    lines += ["", f"`--sequence_branch paper`: {m['paper_branch']['bytes_per_attention_score']:.1f}"
-              f" B per attention score (B x heads x L^2 x att_layer), from the one measured peak "
-              f"({m['paper_branch']['measured_gib']:.2f} GiB, amazonlike)", ""]
+    b = m["paper_branch"]
+    lines += ["", f"`--sequence_branch paper`: {b['bytes_per_attention_score']:.1f} B per "
+              f"attention score, from the one measured peak ({b['measured_gib']:.2f} GiB, "
+              f"amazonlike, {b['attention_scores'] / 1e6:.0f} M scores a step); below, each "
+              f"set's most (every history full: B x heads x L^2 x att_layer)", ""]
     lines += tables.markdown(
         ["data", "B / user", "B / item", "B / edge", "device GiB", "fits (GB)",
-         "paper branch GiB", "fits (GB)"],
+         "paper branch GiB, at most", "fits (GB)"],
         [[s["data"], f"{s['bytes_per_user']:,.0f}", f"{s['bytes_per_item']:,.0f}",
           f"{s['bytes_per_edge']:.0f}", f"{s['device_gib']:.2f}",
           ", ".join(map(str, s["fits"])) or "none", f"{s['paper_branch_gib']:.1f}",
@@ -150,7 +158,7 @@ def main():
     results = os.path.join(ROOT, "bench", "results")
     with open(os.path.join(results, "sizes", "sizes.json")) as f:
         sizes = json.load(f)
-    with open(os.path.join(results, "latest.json")) as f:
+    with open(os.path.join(results, "paper_branch", "latest.json")) as f:
         latest = json.load(f)
     m = model(sizes, latest, runtime_rss())
     text = markdown(m)

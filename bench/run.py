@@ -117,11 +117,30 @@ def measure(name, trainer_obj, steps, warmup, repeats):
         start = time.perf_counter()
         t.test_epoch()
         tests.append(time.perf_counter() - start)
+    scores = attention_scores(t.params, batches) if t.params.sequence_branch == "paper" else None
     pairs = int(np.mean([len(b.uids) for b in batches]))
     ssl = int(np.mean([sum(len(x) for x in b.ssl_uids) for b in batches]))
     return {"model": name, "setup_s": setup_s, "step_s": float(np.median(rounds)),
             "step_rounds": rounds,
-            "test_pass_s": float(np.median(tests)), "pairs": pairs, "ssl_pairs": ssl}
+            "test_pass_s": float(np.median(tests)), "pairs": pairs, "ssl_pairs": ssl,
+            "attention_scores": scores}
+
+
+def attention_scores(p, batches):
+    """Attention scores of a step of --sequence_branch paper, mean over `batches`: heads x
+    att_layer x the sum over `sequence_branch.by_length`'s groups of rows x T^2."""
+    import tensorflow as tf
+    from selfgnn import sequence_branch
+    totals = []
+    for b in batches:
+        shapes = []
+
+        def blocks(seq, mask, first):
+            shapes.append(seq.shape)
+            return tf.zeros([tf.shape(seq)[0], 1])
+        sequence_branch.by_length(blocks, b.sequence, b.mask)
+        totals.append(sum(n * t * t for n, t in shapes))
+    return p.num_attention_heads * p.att_layer * float(np.mean(totals))
 
 
 USAGE = ("usage: python bench/run.py [--size SIZE] [--plain] [--every_row] [--paper_branch] "

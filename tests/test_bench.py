@@ -79,3 +79,17 @@ def test_flags_defaults_strategies_and_errors(capsys):
     assert err.startswith("error: flag --size=huge") and err.count("error:") == 1
     assert bench.main(["--help"]) == 0
     assert capsys.readouterr().out.startswith("Speed and memory benchmark")
+
+
+def test_attention_scores_of_the_paper_branch_by_hand():
+    """8 rows (one per group) of L = 4 whose histories start at 0, -, 3, 2, 1, 0, 3, 2 (row
+    1 empty: one position): T = 4, 1, 1, 2, 3, 4, 1, 2, sum of T^2 = 52, x 2 heads x 3
+    layers, the same for both batches."""
+    import numpy as np
+    from selfgnn.sampler import TrainBatch
+    p = params.preset_params("none", num_attention_heads=2, att_layer=3, pos_length=4, batch=8)
+    starts = [0, 4, 3, 2, 1, 0, 3, 2]
+    mask = (np.arange(4)[None, :] >= np.array(starts)[:, None]).astype(np.float32)
+    batch = TrainBatch(uids=None, iids=None, u_locs=None, ssl_uids=(), ssl_iids=(),
+                       sequence=(mask * 5).astype(np.int32), mask=mask)
+    assert bench.attention_scores(p, [batch, batch]) == 52 * 2 * 3

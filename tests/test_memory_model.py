@@ -48,7 +48,9 @@ def test_model_by_hand():
     sizes = {"runs": [run(*s, gib(*s[1:]), factor=2.0 if "x2" in s[0] else None)
                       for s in shapes]}
     latest = {"size": "amazonlike", "peak_rss_gib": gib(*shapes[0][1:]) + 1.0,
-              "models": [{"model": "SelfGNN"}, {"model": "SelfGNN, paper sequence branch"}]}
+              "models": [{"model": "SelfGNN", "attention_scores": None},
+                         {"model": "SelfGNN, paper sequence branch",
+                          "attention_scores": 2 ** 28}]}
     m = mm.model(sizes, latest, runtime=2 ** 29)
     c = m["coefficients"]
     assert (c["bytes_per_table_value"], c["bytes_per_edge"]) == (pytest.approx(100),
@@ -57,10 +59,10 @@ def test_model_by_hand():
     amazon = m["sets"][0]
     assert amazon["bytes_per_user"] == pytest.approx(100 * 5 * 64)
     assert amazon["device_gib"] == pytest.approx(gib(*shapes[0][1:]) - 0.5)
-    assert amazon["paper_branch_gib"] == pytest.approx(amazon["device_gib"] + 1.0)
-    # amazon preset: batch 512, 16 heads, L 200, 4 layers
-    assert m["paper_branch"]["bytes_per_attention_score"] == pytest.approx(
-        2 ** 30 / (512 * 16 * 200 ** 2 * 4))
+    assert m["paper_branch"]["bytes_per_attention_score"] == pytest.approx(4.0)  # 1 GiB / 2^28
+    # every history full, amazon preset: batch 512, 16 heads, L 200, 4 layers, 4 B each
+    assert amazon["paper_branch_gib"] == pytest.approx(
+        amazon["device_gib"] + 4 * 512 * 16 * 200 ** 2 * 4 / 2 ** 30)
     assert "leave-one-out error at most 0%" in mm.markdown(m)
 
 
@@ -68,4 +70,4 @@ def test_model_needs_a_paper_branch_row():
     sizes = {"runs": [run("amazonlike", 10, 30, 5, 100, 1.0)]}
     with pytest.raises(ValueError, match="--paper_branch"):
         mm.model(sizes, {"size": "amazonlike", "peak_rss_gib": 2.0,
-                         "models": [{"model": "SelfGNN"}]}, runtime=0)
+                         "models": [{"model": "SelfGNN", "attention_scores": None}]}, runtime=0)
