@@ -1,13 +1,8 @@
 """bench/run.py: the analytic FLOP count, by hand."""
-import importlib.util
-import os
-
 from selfgnn import params
+from tests import scripts
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-spec = importlib.util.spec_from_file_location("bench_run", os.path.join(ROOT, "bench", "run.py"))
-bench = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench)
+bench = scripts.load("bench/run.py", "bench_run")
 
 AMAZON = (11199, 30821, 350000, 40000, 3000)  # users, items, edges, pairs, ssl_pairs
 

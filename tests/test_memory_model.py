@@ -1,15 +1,10 @@
 """bench/memory_model.py: the least-squares fit, its leave-one-out errors and the GPU table."""
-import importlib.util
-import os
-
 import numpy as np
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-spec = importlib.util.spec_from_file_location("memory_model",
-                                              os.path.join(ROOT, "bench", "memory_model.py"))
-mm = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(mm)
+from tests import scripts
+
+mm = scripts.load("bench/memory_model.py", "memory_model")
 
 
 def test_fit_recovers_an_exact_linear_law():

@@ -1,15 +1,13 @@
 """run/report.py: the paper-style table from results.json files, by hand."""
 import csv
-import importlib.util
 import json
 import os
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-spec = importlib.util.spec_from_file_location("report", os.path.join(ROOT, "run", "report.py"))
-report = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(report)
+from tests import scripts
+
+report = scripts.load("run/report.py", "report")
 
 
 def write_run(folder, data, save_path, best, model="selfgnn", **flags):

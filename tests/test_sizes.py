@@ -1,5 +1,4 @@
 """bench/sizes.py: the paper-shaped sizes, the scale series and its growth exponents."""
-import importlib.util
 import json
 import os
 import subprocess
@@ -8,12 +7,10 @@ import sys
 import pytest
 
 from data_prep import synthetic
+from tests import scripts
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-spec = importlib.util.spec_from_file_location("bench_sizes",
-                                              os.path.join(ROOT, "bench", "sizes.py"))
-sizes = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sizes)
+sizes = scripts.load("bench/sizes.py", "bench_sizes")
 
 
 def test_fit_exponent_recovers_a_power_law():

@@ -1,19 +1,13 @@
 """bench/spread.py: the replicas' gradients add up to the batch's, and its table."""
-import importlib.util
 import os
-import sys
 
 import numpy as np
 import tensorflow as tf
 
 from selfgnn import data_handler, main_flags, trainer
+from tests import scripts
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "bench"))
-spec = importlib.util.spec_from_file_location("bench_spread", os.path.join(ROOT, "bench",
-                                                                           "spread.py"))
-spread = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(spread)
+spread = scripts.load("bench/spread.py", "bench_spread")
 
 
 def tiny_trainer(data_dir, out_dir):
