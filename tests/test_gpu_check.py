@@ -125,7 +125,8 @@ def make_trainer(data_dir, out_dir, case):
 
 
 @pytest.mark.parametrize("case", [
-    "selfgnn", "selfgnn_paper", "hard",
+    "selfgnn", "hard",
+    pytest.param("selfgnn_paper", marks=pytest.mark.slow),
     pytest.param("random", marks=pytest.mark.slow),
     pytest.param("dns", marks=pytest.mark.slow),
     pytest.param("mix", marks=pytest.mark.slow),
