@@ -15,8 +15,9 @@ With --spread_graphs (the default) the replicas share the interval graphs instea
 they are independent until the LSTM, so each replica propagates one contiguous block
 of ceil(G / replicas) of them (`graph_block`) and the blocks are all-gathered
 (`gather_graphs`); the gather's gradient sums the replicas' gradients of each block
-on the replica that computed it. The node stage after the gather stays whole on
-every replica.
+on the replica that computed it. The node stage after the gather runs on the rows
+the replica's part of the batch reads (its users, and the items of their pairs, SAL
+pairs and histories: `shard_batch` empties the other blocks' history rows).
 
 SAL pairs are split by position in their halves: the original pairs element i of
 a list's first half with element i of its second half (`losses.split_halves`),
