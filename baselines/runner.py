@@ -7,7 +7,9 @@
 2. each point of the model's grid (`--baseline_grid`, else its defaults alone) is
    trained for `--epoch` epochs (or the model's fixed count), and every `--tstEpoch`
    epochs and after the last one it is scored on the validation item (`before_test`)
-   and on the test item: `Train`, `Valid` and `Test` lines;
+   and on the test item: `Train`, `Valid` and `Test` lines; with
+   `--baseline_patience N` a point stops once N tested epochs in a row gave no better
+   validation NDCG (`Stopped` line; `stopped_epoch` in its entry);
 3. the point with the best validation NDCG is kept (never the test item: the grid is
    a choice of ours, not the original's rule); its reported epoch is the one with the
    best validation NDCG under `--protocol clean`, the best test NDCG under
@@ -86,6 +88,8 @@ class BaselineRun:
         entry = {"point": point, "config": model.config, "epochs": []}
         best = {"valid": (-1.0, None), "test": (-1.0, None)}  # (NDCG, epoch) per target
         kept = {}                                             # target -> test ranks there
+        stale = 0                                             # tests since a better valid
+        entry["stopped_epoch"] = None
         for ep in range(self.epochs):
             t0 = time.perf_counter()
             train = {k: float(v) for k, v in model.train_epoch(ep).items()}
@@ -101,6 +105,7 @@ class BaselineRun:
                 self.log(make_print("Valid", ep, self.epochs, _shown(valid)))
                 self.log(make_print("Test", ep, self.epochs, _shown(test)))
                 record.update(valid=valid, test=test)
+                stale = 0 if valid["NDCG"] > best["valid"][0] else stale + 1
                 for target, res in (("valid", valid), ("test", test)):
                     if res["NDCG"] > best[target][0]:
                         best[target] = (res["NDCG"], ep)
@@ -108,6 +113,11 @@ class BaselineRun:
             record["seconds"] = seconds
             entry["epochs"].append(record)
             self._scalars(index, record)
+            if p.baseline_patience and stale >= p.baseline_patience and ep < self.epochs - 1:
+                entry["stopped_epoch"] = ep
+                self.log("Stopped at epoch %d/%d: no better validation NDCG in %d tests"
+                         % (ep, self.epochs, stale))
+                break
         entry["best_valid_epoch"], entry["best_test_epoch"] = best["valid"][1], best["test"][1]
         entry["best_valid_ndcg"] = best["valid"][0]
         reported = "valid" if p.protocol == "clean" else "test"

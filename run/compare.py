@@ -8,7 +8,8 @@ Runs SelfGNN, HardGNN (`--hard_k 3 --cl_weight 0.1`) and every reference baselin
 folder `<out>/runs/<model>-<protocol>-seed<seed>` (flag files in `<out>/flags/`, logs
 in `<out>/logs/`). Runs already finished are skipped, so the same command resumes.
 Every other `run/main.py` flag given here is passed to every run (e.g. `--data_dir D
---data tiny --epoch 2` for a quick check; HardGNN flags go to the HardGNN runs only).
+--data tiny --epoch 2` for a quick check; HardGNN flags go to the HardGNN runs only,
+`--baseline_grid` and `--baseline_patience` to the baselines' only).
 `--launcher slurm` writes `<out>/compare.slurm`, an array job, instead of running.
 
 At the end (or with `--report_only`), `run/report.py --seeds_only` writes
@@ -25,6 +26,7 @@ import time
 from absl import app, flags
 
 import baselines
+from baselines import params as baseline_params
 from hardgnn import params as hard_params
 from selfgnn import launch, main_flags, params
 
@@ -46,9 +48,10 @@ SET_HERE = ("model", "protocol", "seed", "out_dir", "save_path", "select_on", "e
 REPORT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "report.py")
 
 
-def plan(models, protocols, seeds, passed, hard_passed):
+def plan(models, protocols, seeds, passed, hard_passed, baseline_passed=()):
     """[(run name, flag lines)] in the order they run: seed by seed, so that a partial
-    comparison already has every model."""
+    comparison already has every model. hard_passed go to HardGNN's runs only,
+    baseline_passed (--baseline_grid, --baseline_patience) to the baselines' only."""
     runs = []
     for seed in seeds:
         for protocol in protocols:
@@ -60,6 +63,8 @@ def plan(models, protocols, seeds, passed, hard_passed):
                     given = {line.split("=")[0] for line in hard_passed}
                     lines += [f for f in HARDGNN if f.split("=")[0] not in given]
                     lines += list(hard_passed)
+                if model in baselines.MODELS:
+                    lines += list(baseline_passed)
                 runs.append((f"{name}-{protocol}-seed{seed}", lines))
     return runs
 
@@ -83,17 +88,18 @@ def main(argv):
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    hard = set(hard_params.HARD_NAMES)
+    hard, base = set(hard_params.HARD_NAMES), set(baseline_params.NAMES)
     names = sorted(n for n, *_ in main_flags.SPECS if FLAGS[n].present and n not in SET_HERE)
-    passed = [FLAGS[n].serialize() for n in names if n not in hard]
+    passed = [FLAGS[n].serialize() for n in names if n not in hard | base]
     hard_passed = [FLAGS[n].serialize() for n in names if n in hard]
+    baseline_passed = [FLAGS[n].serialize() for n in names if n in base]
     runs_dir = os.path.join(FLAGS.out, "runs")
     runs = [(name, launch.write_flag_file(
         os.path.join(FLAGS.out, "flags", f"{name}.flags"),
         lines + [f"--out_dir={runs_dir}", f"--save_path={name}"]))
         for name, lines in plan(FLAGS.models, FLAGS.protocols,
                                 range(FLAGS.first_seed, FLAGS.first_seed + FLAGS.seeds),
-                                passed, hard_passed)]
+                                passed, hard_passed, baseline_passed)]
     code = 0
     if not FLAGS.report_only:
         todo = launch.unfinished(runs, runs_dir)

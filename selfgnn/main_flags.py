@@ -48,10 +48,11 @@ def from_flags(flag_values=flags.FLAGS):
                          f"drop it or use --model hardgnn")
     if p.model != "selfgnn" and not flag_values["save_path"].present:
         p = p.replace(save_path=f"{p.save_path}-{p.model}")  # not SelfGNN's folder of the preset
-    return hard_params.check_hard_params(p)
+    return hard_params.check_hard_params(baseline_params.check(p))
 
 
 def preset_params(data, **overrides):
     """RunParams for `data` (preset applied) with `overrides`; `model` defaults to selfgnn."""
     overrides.setdefault("model", "selfgnn")
-    return hard_params.check_hard_params(params.preset_params(data, RunParams, **overrides))
+    return hard_params.check_hard_params(baseline_params.check(
+        params.preset_params(data, RunParams, **overrides)))

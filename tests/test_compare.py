@@ -39,9 +39,10 @@ def test_compare_runs_resumes_and_tabulates(tiny_data_dir, tmp_path):
 
 
 def test_slurm_plan_passes_flags_and_hardgnn_flags_only_to_hardgnn(tmp_path):
+    """... and the baselines' flags only to the baselines."""
     proc = compare("--data", "ml-100k", "--epoch", "7", "--cl_weight", "0.2", "--seeds", "3",
-                   "--models", "selfgnn,selfgnn_paper,hardgnn,sasrec", "--out", tmp_path,
-                   "--launcher", "slurm", "--jobs", "4")
+                   "--baseline_patience", "5", "--models", "selfgnn,selfgnn_paper,hardgnn,sasrec",
+                   "--out", tmp_path, "--launcher", "slurm", "--jobs", "4")
     assert proc.returncode == 0, proc.stderr[-2000:]
     text = (tmp_path / "compare.slurm").read_text()
     assert "#SBATCH --array=0-23%4" in text and text.count(".flags") == 24
@@ -53,7 +54,9 @@ def test_slurm_plan_passes_flags_and_hardgnn_flags_only_to_hardgnn(tmp_path):
             "--epoch=7", "--data=ml-100k", "--save_path=hardgnn-clean-seed102"} <= hard
     sasrec = (tmp_path / "flags" / "sasrec-original-seed100.flags").read_text()
     assert "--epoch=7" in sasrec and "cl_weight" not in sasrec and "hard_k" not in sasrec
+    assert "--baseline_patience=5" in sasrec.split()
     assert "--cl_weight=0.1" not in hard
+    assert not any("baseline" in line for line in hard | paper)
 
 
 def test_unknown_model_is_rejected(tmp_path):

@@ -80,3 +80,9 @@ def test_models_other_than_selfgnn_get_their_own_folder(argv, save_path):
 def test_the_baselines_preset_value_reaches_the_baselines_flag():
     assert parse(["--data", "ml-1m-sasrec", "--model", "sasrec"]).baseline_grid is False
     assert parse(["--data", "tiny", "--model", "sasrec"]).baseline_grid is True
+
+
+def test_a_negative_baseline_patience_is_an_error():
+    assert parse(["--model", "sasrec", "--baseline_patience", "3"]).baseline_patience == 3
+    with pytest.raises(ValueError, match="--baseline_patience must be >= 0"):
+        parse(["--model", "sasrec", "--baseline_patience", "-1"])

@@ -47,8 +47,9 @@ def oracle(monkeypatch):
 
 
 def run(tiny_data_dir, out_dir, **overrides):
+    overrides = dict(dict(epoch=3, tstEpoch=1), **overrides)
     p = main_flags.preset_params("tiny", model="mostpop", data_dir=str(tiny_data_dir),
-                                  out_dir=str(out_dir), epoch=3, tstEpoch=1, **overrides)
+                                  out_dir=str(out_dir), **overrides)
     stream = io.StringIO()
     results = runner.run(p, logger=logs.Logger(stream))
     return results, stream.getvalue()
@@ -89,6 +90,37 @@ def test_resume_skips_finished_points_and_refuses_other_flags(oracle, tiny_data_
     path.write_text(json.dumps(partial))
     with pytest.raises(ValueError, match="--lr 0.01.*--noresume"):
         run(tiny_data_dir, tmp_path, lr=0.02)
+
+
+class Peak(Oracle):
+    """The positive first at epoch 1 only (when `good`); every other epoch ties all."""
+
+    def score(self, users, candidates, sequence, mask):
+        scores = np.zeros(candidates.shape)
+        if self.config["good"] and self.epoch == 1:
+            scores[:, -1] = 1.0
+        return scores
+
+
+def test_patience_stops_a_point_after_tests_without_a_better_validation(
+        monkeypatch, tiny_data_dir, tmp_path):
+    """Patience 2 of 8 epochs: the good point peaks at epoch 1 and stops after 3; the
+    other never improves after its first test and stops after epoch 2."""
+    monkeypatch.setattr(baselines, "model_class", lambda name: Peak)
+    Oracle.trained = []  # Oracle.train_epoch notes (good, epoch) there
+    results, out = run(tiny_data_dir, tmp_path, epoch=8, protocol="clean", baseline_patience=2)
+    assert Oracle.trained == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (1, 3)]
+    assert [e["stopped_epoch"] for e in results["grid"]] == [2, 3]
+    assert "Stopped at epoch 3/8: no better validation NDCG in 2 tests" in out
+    assert results["chosen"] == 1 and results["best"]["epoch"] == 1
+
+
+def test_without_patience_every_epoch_trains(monkeypatch, tiny_data_dir, tmp_path):
+    monkeypatch.setattr(baselines, "model_class", lambda name: Peak)
+    Oracle.trained = []
+    results, out = run(tiny_data_dir, tmp_path, epoch=5, protocol="clean")
+    assert len(Oracle.trained) == 10 and "Stopped" not in out
+    assert [e["stopped_epoch"] for e in results["grid"]] == [None, None]
 
 
 @pytest.mark.slow
