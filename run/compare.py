@@ -93,15 +93,16 @@ def main(argv):
     passed = [FLAGS[n].serialize() for n in names if n not in hard | base]
     hard_passed = [FLAGS[n].serialize() for n in names if n in hard]
     baseline_passed = [FLAGS[n].serialize() for n in names if n in base]
-    runs_dir = os.path.join(FLAGS.out, "runs")
-    runs = [(name, launch.write_flag_file(
-        os.path.join(FLAGS.out, "flags", f"{name}.flags"),
-        lines + [f"--out_dir={runs_dir}", f"--save_path={name}"]))
-        for name, lines in plan(FLAGS.models, FLAGS.protocols,
-                                range(FLAGS.first_seed, FLAGS.first_seed + FLAGS.seeds),
-                                passed, hard_passed, baseline_passed)]
+    # absolute: a run reads its flag file from wherever the launcher started it
+    runs_dir = os.path.abspath(os.path.join(FLAGS.out, "runs"))
     code = 0
-    if not FLAGS.report_only:
+    if not FLAGS.report_only:  # the flag files of running runs stay as they are
+        runs = [(name, launch.write_flag_file(
+            os.path.join(FLAGS.out, "flags", f"{name}.flags"),
+            lines + [f"--out_dir={runs_dir}", f"--save_path={name}"]))
+            for name, lines in plan(FLAGS.models, FLAGS.protocols,
+                                    range(FLAGS.first_seed, FLAGS.first_seed + FLAGS.seeds),
+                                    passed, hard_passed, baseline_passed)]
         todo = launch.unfinished(runs, runs_dir)
         print(f"{len(runs)} runs, {len(runs) - len(todo)} finished before, {len(todo)} to run")
         start = time.time()

@@ -52,7 +52,8 @@ def flag_files(grid, base, sweep_dir):
         combo = list(zip([n for n, _ in grid], values))
         name = run_name(combo)
         lines = list(base) + [f"--{n}={v}" for n, v in combo]
-        lines += [f"--out_dir={os.path.join(sweep_dir, 'runs')}", f"--save_path={name}"]
+        lines += [f"--out_dir={os.path.abspath(os.path.join(sweep_dir, 'runs'))}",
+                  f"--save_path={name}"]  # absolute: the launcher may start it elsewhere
         runs.append((name, launch.write_flag_file(
             os.path.join(sweep_dir, "flags", f"{name}.flags"), lines)))
     return runs

@@ -9,11 +9,11 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def compare(*args):
+def compare(*args, cwd=None):
     env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
     return subprocess.run([sys.executable, os.path.join(ROOT, "run", "compare.py"),
                            *map(str, args)], capture_output=True, text=True, env=env,
-                          timeout=900)
+                          timeout=900, cwd=cwd)
 
 
 @pytest.mark.slow
@@ -57,6 +57,21 @@ def test_slurm_plan_passes_flags_and_hardgnn_flags_only_to_hardgnn(tmp_path):
     assert "--baseline_patience=5" in sasrec.split()
     assert "--cl_weight=0.1" not in hard
     assert not any("baseline" in line for line in hard | paper)
+
+
+def test_flag_files_name_the_runs_absolutely_and_report_only_leaves_them(tmp_path):
+    """A relative --out gives an absolute --out_dir (a launcher may start a run anywhere);
+    --report_only rewrites no flag file (running runs read theirs when they start)."""
+    proc = compare("--data", "ml-100k", "--models", "mostpop", "--seeds", "1", "--out", "rel",
+                   "--launcher", "slurm", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    flag_file = tmp_path / "rel" / "flags" / "mostpop-clean-seed100.flags"
+    assert f"--out_dir={tmp_path / 'rel' / 'runs'}" in flag_file.read_text().split()
+    flag_file.write_text("--seed=7\n")
+    report = compare("--data", "ml-100k", "--models", "mostpop", "--seeds", "1", "--out",
+                     "rel", "--report_only", cwd=tmp_path)
+    assert report.returncode == 2 and "no runs yet" in report.stderr
+    assert flag_file.read_text() == "--seed=7\n"
 
 
 def test_unknown_model_is_rejected(tmp_path):

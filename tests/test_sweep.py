@@ -9,10 +9,10 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def script(name, *args):
+def script(name, *args, cwd=None):
     env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
     return subprocess.run([sys.executable, os.path.join(ROOT, "run", name), *map(str, args)],
-                          capture_output=True, text=True, env=env, timeout=600)
+                          capture_output=True, text=True, env=env, timeout=600, cwd=cwd)
 
 
 def sweep(data_dir, sweep_dir, *extra):
@@ -59,3 +59,11 @@ def test_bad_grid_entry_is_rejected(tmp_path):
     proc = script("sweep.py", "--grid", "hardk=3", "--sweep_dir", tmp_path)
     assert proc.returncode == 2 and "NAME a flag of run/main.py" in proc.stderr
     assert script("collect.py", tmp_path / "empty").returncode == 2
+
+
+def test_a_relative_sweep_dir_gives_flag_files_an_absolute_runs_folder(tmp_path):
+    proc = script("sweep.py", "--grid", "hard_k=2", "--sweep_dir", "rel", "--data", "tiny",
+                  "--launcher", "slurm", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    flags = (tmp_path / "rel" / "flags" / "hard_k2.flags").read_text().split()
+    assert f"--out_dir={tmp_path / 'rel' / 'runs'}" in flags
