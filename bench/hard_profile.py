@@ -17,16 +17,18 @@ Differences of these cumulative times are the parts' costs. Writes
 import io
 import os
 import sys
-import time
 
-import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BENCH = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [BENCH, os.path.dirname(BENCH)]  # bench/ first: its run.py, not run/
 from hardgnn.model import HardGNN  # noqa: E402
 from selfgnn import data_handler, main_flags, tables, trainer  # noqa: E402
 from selfgnn.model import NodeEmbeddings  # noqa: E402
+
+import run  # noqa: E402  bench/run.py, beside this script: sizes, data, first batches
+from spread import median_time  # noqa: E402  bench/spread.py
 
 flags.DEFINE_string("size", "amazonlike", "a bench/run.py size")
 flags.DEFINE_string("data_dir", os.path.join("bench", "data"), "folder of the synthetic sets")
@@ -60,24 +62,11 @@ def parts(model, spec):
             (("graph_stage", graphs), ("item_values", item_values), ("draw", draw))}
 
 
-def median_time(fn, batches, repeats):
-    """Median over `repeats` rounds of the mean seconds of fn(batch) over `batches`."""
-    tf.nest.map_structure(np.asarray, fn(batches[0]))  # trace
-    rounds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for b in batches:
-            tf.nest.map_structure(np.asarray, fn(b))
-        rounds.append((time.perf_counter() - start) / len(batches))
-    return float(np.median(rounds))
-
-
 def profile(data, base, steps, repeats):
     """{"selfgnn_step", "hardgnn_step", "graph_stage", "item_values", "draw"} seconds."""
     quiet = trainer.Logger(io.StringIO())
     selfgnn = trainer.Trainer(base, data, logger=quiet)
-    batches = [selfgnn.sampler.train_batch(u) for u in np.array_split(
-        selfgnn.sampler.epoch_users()[:steps * base.batch], steps)]
+    batches = run.first_batches(selfgnn, steps)
     result = {"selfgnn_step": median_time(selfgnn.train_step, batches, repeats)}
     hard = trainer.Trainer(base.replace(model="hardgnn", hard_k=3, cl_weight=0.1), data,
                            model_cls=HardGNN, logger=quiet)
@@ -102,12 +91,7 @@ def markdown(r):
 
 def main(argv):
     del argv
-    import run  # bench/run.py, beside this script: its sizes and data generation
-    from data_prep import synthetic
-    preset, name = run.SIZES[FLAGS.size]
-    directory = os.path.join(FLAGS.data_dir, name)
-    if not os.path.isfile(os.path.join(directory, "test_dict")):
-        synthetic.write(synthetic.generate(synthetic.PRESETS[preset]), directory)
+    name, directory = run.size_data(FLAGS.size, FLAGS.data_dir)
     base = main_flags.preset_params(name, data_dir=FLAGS.data_dir, out_dir=FLAGS.out)
     data = data_handler.load_dataset(directory, base.graphNum, base.testSize)
     result = profile(data, base, FLAGS.steps, FLAGS.repeats)

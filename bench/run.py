@@ -90,6 +90,17 @@ def add_floors(rows, rooflines):
     return gflops
 
 
+def size_data(size, data_dir):
+    """(data name, folder) of `--size` under `data_dir`, its synthetic set generated there
+    if missing."""
+    from data_prep import synthetic
+    preset, data_name = SIZES[size]
+    directory = os.path.join(data_dir, data_name)
+    if not os.path.isfile(os.path.join(directory, "test_dict")):
+        synthetic.write(synthetic.generate(synthetic.PRESETS[preset]), directory)
+    return data_name, directory
+
+
 def first_batches(t, steps):
     """The first `steps` training batches of an epoch of trainer `t`."""
     users = t.sampler.epoch_users()
@@ -193,16 +204,13 @@ def main(argv=None):
     args, code = script_flags.parse(parse_args, argv, __doc__, USAGE)
     if code is not None:
         return code
-    from data_prep import synthetic
     if args.size == "all" or args.scale:
+        from data_prep import synthetic
         import sizes  # bench/sizes.py, beside this script
         passed = [f"--steps={args.steps}", f"--warmup={args.warmup}",
                   f"--repeats={args.repeats}"] + (["--every_row"] if args.every_row else [])
         return sizes.run_all(args, synthetic.PRESETS, passed)
-    preset, data_name = SIZES[args.size]
-    directory = os.path.join(args.data_dir, data_name)
-    if not os.path.isfile(os.path.join(directory, "test_dict")):
-        synthetic.write(synthetic.generate(synthetic.PRESETS[preset]), directory)
+    data_name, directory = size_data(args.size, args.data_dir)
     from hardgnn import params as hard_params
     from hardgnn.model import HardGNN
     from selfgnn import data_handler, trainer

@@ -28,13 +28,15 @@ from selfgnn import distribute, trainer
 REPLICAS = (1, 2, 4, 8)
 
 
-def _median_time(fn, args, repeats):
-    tf.nest.map_structure(lambda x: x.numpy(), fn(args[0]))  # trace and warm up
+def median_time(fn, args, repeats):
+    """Median over `repeats` rounds of the mean seconds of fn(a) over `args` (one call
+    first, untimed, to trace)."""
+    tf.nest.map_structure(np.asarray, fn(args[0]))
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         for a in args:
-            tf.nest.map_structure(lambda x: x.numpy(), fn(a))
+            tf.nest.map_structure(np.asarray, fn(a))
         times.append((time.perf_counter() - start) / len(args))
     return float(np.median(times))
 
@@ -67,10 +69,10 @@ def measure(trainer_obj, batches, repeats=3):
             user_short, item_short = model.graph_stage()
         return tape.gradient(user_short + item_short, tables)
 
-    graph_s = _median_time(graph_step, [tf.constant(0)] * len(batches), repeats)
+    graph_s = median_time(graph_step, [tf.constant(0)] * len(batches), repeats)
     replica_s, spread_s, speedup = {}, {}, {}
     for r in REPLICAS:
-        replica_s[r] = _median_time(replica_step(model, variables, r), batches, repeats)
+        replica_s[r] = median_time(replica_step(model, variables, r), batches, repeats)
         spread_s[r] = replica_s[r] - graph_s * (1 - math.ceil(g / r) / g)
         speedup[r] = replica_s[1] / spread_s[r]
     return {"graph_s": graph_s, "replica_s": replica_s, "spread_s": spread_s,
