@@ -7,7 +7,9 @@ Reproduces the original ``trainEpoch`` user permutation, ``sampleTrainBatch``,
 from typing import Iterator, NamedTuple
 
 import numpy as np
-import scipy.sparse as sp
+
+from selfgnn.ragged import (negative_table, nonzero_csr, pad_rows, right_aligned,
+                            right_aligned_without)
 
 HISTORY_CUT = {"test": 0, "last": 1, "before_test": 2}
 """Evaluation target -> items cut from the end of the sequence to form the history."""
@@ -66,37 +68,6 @@ def batches(users: np.ndarray, size: int) -> Iterator[np.ndarray]:
         yield users[start:start + size]
 
 
-def _nonzero_csr(mat: sp.spmatrix) -> sp.csr_matrix:
-    """Canonical CSR copy whose stored entries are exactly ``mat.toarray() != 0``."""
-    out = sp.csr_matrix(mat, copy=True)
-    out.sum_duplicates()
-    out.eliminate_zeros()
-    out.sort_indices()
-    return out
-
-
-def _right_aligned(flat: np.ndarray, start: np.ndarray, length: np.ndarray, width: int):
-    """Gather the last ``width`` items of each ragged segment, right-aligned.
-
-    Segment r is ``flat[start[r]:start[r] + length[r]]``.  Returns the int64
-    window ``[R, width]`` (zeros where unfilled) and its boolean fill mask,
-    i.e. the original's ``sequence[i][-len(h):] = h`` / ``h[-L:]`` layout.
-    """
-    cols = np.arange(width)
-    valid = cols[None, :] >= (width - np.minimum(length, width))[:, None]
-    src = (start + length - width)[:, None] + cols[None, :]
-    src = np.clip(src, 0, max(len(flat) - 1, 0))
-    window = np.where(valid, flat[src] if len(flat) else 0, 0)
-    return window, valid
-
-
-def _pad_rows(arr: np.ndarray, rows: int, dtype=np.int32) -> np.ndarray:
-    """Zero-pad ``arr`` along axis 0 to ``rows`` rows (the original's ``args.batch`` padding)."""
-    out = np.zeros((rows,) + arr.shape[1:], dtype=dtype)
-    out[:len(arr)] = arr
-    return out
-
-
 class Sampler:
     """Draws SelfGNN training, SSL and test batches for one dataset.
 
@@ -130,32 +101,12 @@ class Sampler:
         self._tst = np.array([-1 if t is None else int(t) for t in tst_int], dtype=np.int64)
         self._cut = training_cut(self._tst, getattr(params, "protocol", "original"))
 
-        train = _nonzero_csr(train_mat)
+        train = nonzero_csr(train_mat)
         rows = np.repeat(np.arange(self._num_users, dtype=np.int64), np.diff(train.indptr))
         self._train_keys = rows * self._num_items + train.indices
-        self._sub_mats = tuple(_nonzero_csr(m) for m in sub_mats[:graph_num])
-        self._neg_table, self._neg_count = self._build_negative_table(test_dict)
-
-    def _build_negative_table(self, test_dict):
-        """Dense 0-based ``test_dict[u + 1][:testSize - 1] - 1`` table and per-user counts.
-
-        The count is -1 for users missing from ``test_dict``; rows of users with
-        too few negatives stay zero and are rejected in :meth:`test_batch`.
-        """
-        need = self._test_size - 1
-        table = np.zeros((self._num_users, max(need, 0)), dtype=np.int32)
-        count = np.full(self._num_users, -1, dtype=np.int64)
-        users, rows = [], []
-        for key, negs in test_dict.items():
-            u = int(key) - 1
-            if 0 <= u < self._num_users:
-                count[u] = len(negs)
-                if len(negs) >= need:
-                    users.append(u)
-                    rows.append(negs[:need])
-        if users and need > 0:
-            table[np.asarray(users)] = np.asarray(rows, dtype=np.int64) - 1
-        return table, count
+        self._sub_mats = tuple(nonzero_csr(m) for m in sub_mats[:graph_num])
+        self._neg_table, self._neg_count = negative_table(test_dict, self._num_users,
+                                                          self._test_size - 1)
 
     @property
     def training_cuts(self) -> np.ndarray:
@@ -188,8 +139,8 @@ class Sampler:
 
     def _padded_history(self, start, length):
         """Right-aligned ``[B, L]`` int32 history and float32 mask, padded to ``batch`` rows."""
-        window, valid = _right_aligned(self._seq_flat, start, length, self._length)
-        return _pad_rows(window, self._batch), _pad_rows(valid, self._batch, np.float32)
+        window, valid = right_aligned(self._seq_flat, start, length, self._length)
+        return pad_rows(window, self._batch), pad_rows(valid, self._batch, np.float32)
 
     def _in_train(self, owners, items):
         """Whether ``train_mat[owners, items] != 0`` (searchsorted on sorted ``u*I+i`` keys)."""
@@ -329,24 +280,6 @@ class Sampler:
                              f"needs {self._test_size - 1}")
         return np.concatenate([self._neg_table[users], positives[:, None]], axis=1)
 
-    def _history_without_target(self, start, length, positives):
-        """Last L items of each history after deleting the last occurrence of the positive.
-
-        An occurrence left of the last L items does not change the window, so a
-        right-aligned window of L + 1 items suffices (dropping its first column
-        is the same as dropping nothing).
-        """
-        width = self._length + 1
-        window, valid = _right_aligned(self._seq_flat, start, length, width)
-        match = (window == positives[:, None]) & valid
-        has = match.any(axis=1)
-        drop = np.where(has, width - 1 - np.argmax(match[:, ::-1], axis=1), 0)
-        cols = np.arange(self._length)[None, :]
-        src = np.where(cols < drop[:, None], cols, cols + 1)
-        rows = np.arange(len(start))[:, None]
-        return (_pad_rows(window[rows, src], self._batch),
-                _pad_rows(valid[rows, src], self._batch, np.float32))
-
     def test_batch(self, users, target=None) -> TestBatch:
         """Candidates, positives and histories of test users (original ``sampleTestBatch``).
 
@@ -374,14 +307,16 @@ class Sampler:
         start = self._seq_start[users]
         length = np.maximum(self._seq_len[users] - HISTORY_CUT[target], 0)
         if eval_history == "exclude_target":
-            sequence, mask = self._history_without_target(start, length, positives)
+            window, valid = right_aligned_without(self._seq_flat, start, length, self._length,
+                                                  positives)                  # [B, L] each
         else:
-            sequence, mask = self._padded_history(start, length)
+            window, valid = right_aligned(self._seq_flat, start, length, self._length)
+        sequence, mask = pad_rows(window, self._batch), pad_rows(valid, self._batch, np.float32)
 
         return TestBatch(
-            users=_pad_rows(users, self._batch),
-            candidates=_pad_rows(candidates, self._batch),
-            positives=_pad_rows(positives, self._batch),
+            users=pad_rows(users, self._batch),
+            candidates=pad_rows(candidates, self._batch),
+            positives=pad_rows(positives, self._batch),
             sequence=sequence,
             mask=mask,
             num_valid=len(users),
