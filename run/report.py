@@ -19,10 +19,10 @@ import sys
 
 from absl import flags
 
-from selfgnn import aggregate, published, recovery, script_flags, tables
+from selfgnn import aggregate, published, recovery, script_flags, seed_table, tables
 
 METRICS = published.METRICS
-LABELS = dict(published.COMPARED)
+LABELS = seed_table.LABELS
 
 
 def find_runs(paths):
@@ -63,12 +63,6 @@ def describe(path):
     }
 
 
-def group(dataset, compare):
-    """The column group's title: the data set, and the paper's set it is compared with."""
-    paper = compare.get(dataset, dataset)
-    return dataset if paper == dataset else f"{dataset} (vs published {paper})"
-
-
 def table(runs, compare):
     """(data sets, Markdown lines, CSV rows) of the paper-style table; `compare` maps a
     run's data set to the published one to put beside it (default: the same name)."""
@@ -81,7 +75,7 @@ def table(runs, compare):
         source = next(iter(p[0]["source"] for p in cells.values() if p))
         rows.append((model, source, {d: p[0] if p else None for d, p in cells.items()}))
     selfgnn = {d: (published.load(paper[d], "SelfGNN") or [None])[0] for d in datasets}
-    head = ["model"] + [f"{group(d, compare)} {published.LABELS[m]}"
+    head = ["model"] + [f"{seed_table.group(d, compare)} {published.LABELS[m]}"
                         for d in datasets for m in METRICS]
     md_rows, out_csv = [], []
     for label, source, cells in rows:
@@ -112,79 +106,6 @@ def table(runs, compare):
     return datasets, tables.markdown(head, md_rows), out_csv
 
 
-P_METRICS = ("HR10", "NDCG10")
-"""Metrics of the p-value columns."""
-
-
-def _cell(c):
-    """'mean ± std [low, high]' (95% CI of the mean); the bare mean for one seed."""
-    if c["n"] < 2:
-        return f"{c['mean']:.4f}"
-    low, high = c["mean"] - c["ci"], c["mean"] + c["ci"]
-    return f"{c['mean']:.4f} ± {c['std']:.4f} [{low:.4f}, {high:.4f}]"
-
-
-def _p_cell(p):
-    """A p-value for the table: 3 significant digits, '<1e-4' below 1e-4 ('' if none)."""
-    if p == "":
-        return ""
-    return "<1e-4" if p < 1e-4 else f"{p:.3g}"
-
-
-def _p_values(row, rows):
-    """{metric: p} of `row` against SelfGNN on the same data and protocol ('' if none)."""
-    ref = next((r for r in rows if r.label == "SelfGNN" and r.dataset == row.dataset
-                and r.protocol == row.protocol), None)
-    if ref is None or ref is row:
-        return {m: "" for m in P_METRICS}
-    try:
-        return {m: aggregate.compare_rows(row, ref, m) for m in P_METRICS}
-    except (FileNotFoundError, ValueError) as e:
-        print(f"warning: no paired test for {row.label}: {e}", file=sys.stderr)
-        return {m: "" for m in P_METRICS}
-
-
-def seed_table(rows, compare):
-    """(Markdown lines, CSV rows): per data set, the published rows, then each configuration
-    of ours (runs differing only in --seed) with mean ± std [95% CI] and paired p-values."""
-    lines, out_csv = [], []
-    head = (["model", "protocol", "seeds"] + [published.LABELS[m] for m in METRICS]
-            + [f"p {published.LABELS[m]} vs SelfGNN" for m in P_METRICS])
-    for d in dict.fromkeys(r.dataset for r in rows):
-        md_rows = [[LABELS.get(p["model"], p["model"] + " (paper)"), "paper", None]
-                   + [f"{p[m]:.3f}" for m in METRICS] + [None] * len(P_METRICS)
-                   for p in published.load(compare.get(d, d))]
-        mine = sorted((r for r in rows if r.dataset == d), key=row_order)
-        for row in mine:
-            cells, pvals = row.cells(), _p_values(row, rows)
-            md_rows.append([row.label, row.protocol, str(len(row.runs))]
-                           + [_cell(cells[m]) for m in METRICS]
-                           + [_p_cell(v) for v in pvals.values()])
-            out_csv.append(dict(row=row.label, dataset=d, protocol=row.protocol,
-                                seeds=" ".join(map(str, row.seeds)),
-                                **{f"{m}_{k}": cells[m][k] for m in METRICS
-                                   for k in ("mean", "std", "ci")},
-                                **{f"p_{m}_vs_SelfGNN": v for m, v in pvals.items()}))
-        lines += ["", f"### {group(d, compare)}", ""] + tables.markdown(head, md_rows)
-    return lines, out_csv
-
-
-def row_order(row):
-    """Protocol original first, then clean; in each, SelfGNN, HardGNN, then the baselines."""
-    protocol = ("original", "clean").index(row.protocol) if row.protocol in (
-        "original", "clean") else 2
-    return protocol, 0 if row.label == "SelfGNN" else 1 if row.label.startswith("HardGNN") else 2
-
-
-SEEDS_NOTE = ("Runs that differ only in --seed are one row: mean ± sample std over the seeds "
-              "[95% Student-t confidence interval of the mean]. p: two-sided paired t-test "
-              "over the test users (each user's metric averaged over the row's seeds) against "
-              "SelfGNN under the same protocol. Protocols: original = the paper's (validation "
-              "item trained on, epoch chosen on test NDCG, test item in the test history); "
-              "clean = validation item held out, epoch (and baselines' grid) chosen on it, test "
-              "history without the test item.")
-
-
 def markdown(runs, compare, seed_lines=()):
     datasets, lines, _ = table(runs, compare)
     missing = [d for d in datasets if not published.load(compare.get(d, d))]
@@ -199,7 +120,7 @@ def markdown(runs, compare, seed_lines=()):
         [[str(run[k]) for k in ("label", "dataset", "epochs", "reported", "selected_on",
                                 "history", "status")] for run in runs])
     if seed_lines:
-        text += ["", "## Across seeds", "", SEEDS_NOTE] + list(seed_lines)
+        text += ["", "## Across seeds", "", seed_table.SEEDS_NOTE] + list(seed_lines)
     sources = sorted({p["source"] for d in datasets for p in published.load(compare.get(d, d))})
     if compare:
         text += ["", "Compared across data sets: " + ", ".join(
@@ -231,46 +152,8 @@ def plot(runs, path, compare):
                    width, label=label)
         ax.set_xticks([j + 0.4 - width / 2 for j in range(len(METRICS))])
         ax.set_xticklabels([published.LABELS[m] for m in METRICS])
-        ax.set_title(group(d, compare))
+        ax.set_title(seed_table.group(d, compare))
         ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
-
-
-def seeds_markdown(rows, compare, seed_lines):
-    """The `--seeds_only` page: `seed_lines` (`seed_table`'s) and the published sources."""
-    text = ["# Models compared across seeds", "", SEEDS_NOTE] + list(seed_lines)
-    datasets = dict.fromkeys(r.dataset for r in rows)
-    sources = sorted({p["source"] for d in datasets for p in published.load(compare.get(d, d))})
-    if sources:
-        text += ["", "Published rows (protocol 'paper': the original's): " + "; ".join(sources)
-                 + ". Not checked against the paper's text (README, *Comparing with the paper*)."]
-    return "\n".join(text) + "\n"
-
-
-def plot_seeds(rows, path):
-    """Per data set, HR@10 and NDCG@10 of every row (mean over seeds, 95% CI as error bars)."""
-    from hardgnn import plots
-    plt = plots.pyplot(lambda message: print(message, file=sys.stderr))
-    if plt is None:
-        return None
-    datasets = list(dict.fromkeys(r.dataset for r in rows))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(7 * len(datasets), 4), squeeze=False)
-    for ax, d in zip(axes[0], datasets):
-        mine = [r for r in rows if r.dataset == d]
-        width = 0.8 / max(len(mine), 1)
-        for i, row in enumerate(mine):
-            cells = row.cells()
-            means = [cells[m]["mean"] for m in P_METRICS]
-            errors = [0.0 if cells[m]["n"] < 2 else cells[m]["ci"] for m in P_METRICS]
-            ax.bar([j + i * width for j in range(len(P_METRICS))], means, width, yerr=errors,
-                   capsize=2, label=f"{row.label} ({row.protocol})")
-        ax.set_xticks([j + 0.4 - width / 2 for j in range(len(P_METRICS))])
-        ax.set_xticklabels([published.LABELS[m] for m in P_METRICS])
-        ax.set_title(f"{d}: mean over seeds, 95% CI")
-        ax.legend(fontsize=6, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -325,12 +208,12 @@ def main(argv=None):
         return 2
     os.makedirs(args.out, exist_ok=True)
     stem = os.path.join(args.out, args.name)
-    seed_lines, seed_rows = seed_table(seeds, compare)
+    seed_lines, seed_rows = seed_table.build(seeds, compare)
     if args.seeds_only:
         if not seeds:
             print("error: no finished run to tabulate", file=sys.stderr)
             return 2
-        text = seeds_markdown(seeds, compare, seed_lines)
+        text = seed_table.markdown(seeds, compare, seed_lines)
         tables.write_csv(stem + ".csv", seed_rows)
     else:
         text = markdown(runs, compare, seed_lines)
@@ -340,7 +223,7 @@ def main(argv=None):
         f.write(text)
     print(text)
     if args.plot:
-        drawn = (plot_seeds(seeds, stem + ".png") if args.seeds_only
+        drawn = (seed_table.plot(seeds, stem + ".png") if args.seeds_only
                  else plot(runs, stem + ".png", compare))
         if drawn:
             print(f"chart: {drawn}")

@@ -3,10 +3,10 @@ import json
 import math
 import os
 
-import numpy as np
 import pytest
 
-from selfgnn import aggregate, metrics, recovery
+from selfgnn import aggregate, recovery
+from tests.run_files import write_run
 
 
 def test_mean_std_and_95_ci_of_three_seeds():
@@ -31,20 +31,6 @@ def test_paired_t_test_by_hand():
     assert math.isnan(aggregate.paired_p([1], [0]))
     with pytest.raises(ValueError):
         aggregate.paired_p([1, 0], [1, 0, 1])
-
-
-def write_run(root, name, seed, ranks, model="selfgnn", **flags):
-    run_dir = os.path.join(root, name)
-    os.makedirs(run_dir)
-    users = np.arange(len(ranks))
-    recovery.write_per_user(run_dir, users, np.array(ranks), epoch=1)
-    cols = {k: float(v.mean()) for k, v in metrics.per_user(np.array(ranks)).items()}
-    result = {"flags": dict(dict(data="d", model=model, seed=seed, save_path=name, out_dir=root,
-                                 protocol="original", epoch=3), **flags),
-              "status": "finished", "best": dict(cols, epoch=1)}
-    with open(os.path.join(run_dir, "results.json"), "w") as f:
-        json.dump(result, f)
-    return os.path.join(run_dir, "results.json")
 
 
 def test_runs_differing_only_in_seed_are_one_row(tmp_path):
