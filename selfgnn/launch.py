@@ -8,6 +8,8 @@ same command resumes.
 import os
 import subprocess
 import sys
+import threading
+import time
 from concurrent import futures
 
 from absl import flags
@@ -42,18 +44,50 @@ def unfinished(runs, runs_dir):
     return [(n, p) for n, p in runs if recovery.run_status(os.path.join(runs_dir, n)) != "finished"]
 
 
-def run_local(todo, folder, jobs):
-    """Runs the flag files, `jobs` at a time; returns {run: exit code}."""
+def run_local(todo, folder, jobs, say=None):
+    """Runs the flag files, `jobs` at a time; returns {run: exit code}.
+
+    `say` (default: print, flushed) gets a line as each run starts and as it ends (`progress`).
+    """
     os.makedirs(os.path.join(folder, "logs"), exist_ok=True)
+    say = say or (lambda line: print(line, flush=True))
+    lock, done, started = threading.Lock(), [], time.time()
 
     def one(item):
         name, path = item
-        with open(os.path.join(folder, "logs", f"{name}.log"), "w") as log:
-            return name, subprocess.run([sys.executable, MAIN, f"--flagfile={path}"],
-                                        stdout=log, stderr=subprocess.STDOUT).returncode
+        log_path = os.path.join(folder, "logs", f"{name}.log")
+        begin = time.time()
+        with lock:
+            say(f"started {name} (log {log_path})")
+        with open(log_path, "w") as log:
+            code = subprocess.run([sys.executable, MAIN, f"--flagfile={path}"],
+                                  stdout=log, stderr=subprocess.STDOUT).returncode
+        with lock:
+            done.append(name)
+            say(progress(name, code, time.time() - begin, len(done), len(todo),
+                         time.time() - started, jobs))
+        return name, code
 
     with futures.ThreadPoolExecutor(jobs) as pool:
         return dict(pool.map(one, todo))
+
+
+def progress(name, code, seconds, done, total, elapsed, jobs):
+    """The line of a run that ended, e.g. 'a finished in 3.2 min; 4/10 done, 6 left, about
+    0.5 h more at the pace so far'.
+
+    `elapsed`: wall seconds since the first run started. The time left is elapsed x left /
+    max(done, jobs): the wall time per finished run, the runs still going in parallel
+    counted while fewer than `jobs` have ended. Runs of different models take very
+    different times, so it is a rough guide.
+    """
+    state = "finished" if code == 0 else f"FAILED (exit code {code})"
+    line = f"{name} {state} in {seconds / 60:.1f} min; {done}/{total} done"
+    left = total - done
+    if left:
+        hours = elapsed * left / max(done, jobs) / 3600
+        line += f", {left} left, about {hours:.1f} h more at the pace so far"
+    return line
 
 
 def slurm_script(todo, folder, jobs, partition, gpus, time_limit, job_name="selfgnn-sweep"):

@@ -1,0 +1,61 @@
+"""selfgnn/launch.py: local runs with their progress lines, and the SLURM script."""
+import os
+import sys
+
+import pytest
+
+from selfgnn import launch
+
+
+def test_progress_lines_by_hand():
+    # 2400 s for 4 runs at 2 a time: 600 s of wall time per run, 6 left -> 1.0 h
+    assert launch.progress("a", 0, 192, 4, 10, 2400, 2) == (
+        "a finished in 3.2 min; 4/10 done, 6 left, about 1.0 h more at the pace so far")
+    # one of two parallel runs ended after 600 s: the other counts, 600 * 4 / 2 s = 0.33 h
+    assert launch.progress("b", 3, 60, 1, 5, 600, 2) == (
+        "b FAILED (exit code 3) in 1.0 min; 1/5 done, 4 left, about 0.3 h more at the pace "
+        "so far")
+    assert launch.progress("c", 0, 30, 5, 5, 900, 2) == "c finished in 0.5 min; 5/5 done"
+
+
+@pytest.fixture
+def fake_main(tmp_path, monkeypatch):
+    """A stand-in for run/main.py: prints its flag file and exits with the code in it."""
+    script = tmp_path / "fake_main.py"
+    script.write_text("import sys\npath = sys.argv[1].split('=', 1)[1]\n"
+                      "print('flag file', path)\nsys.exit(int(open(path).read()))\n")
+    monkeypatch.setattr(launch, "MAIN", str(script))
+
+
+def test_run_local_runs_each_flag_file_and_reports_as_runs_end(tmp_path, fake_main):
+    todo = [(name, launch.write_flag_file(str(tmp_path / "flags" / f"{name}.flags"), [code]))
+            for name, code in (("ok", "0"), ("bad", "3"), ("ok2", "0"))]
+    lines = []
+    codes = launch.run_local(todo, str(tmp_path), 2, say=lines.append)
+    assert codes == {"ok": 0, "bad": 3, "ok2": 0}
+    assert sorted(line.split(" (log")[0] for line in lines if line.startswith("started")) == [
+        "started bad", "started ok", "started ok2"]
+    ended = [line for line in lines if not line.startswith("started")]
+    assert [line.split(" in ")[0] for line in sorted(ended)] == [
+        "bad FAILED (exit code 3)", "ok finished", "ok2 finished"]
+    assert sorted(line.split("; ")[1].split(" done")[0] for line in ended) == ["1/3", "2/3", "3/3"]
+    log = (tmp_path / "logs" / "bad.log").read_text()
+    assert log == f"flag file {tmp_path / 'flags' / 'bad.flags'}\n"
+
+
+def test_launch_exits_1_when_a_run_fails_and_names_it(tmp_path, fake_main, capsys):
+    todo = [("bad", launch.write_flag_file(str(tmp_path / "bad.flags"), ["2"]))]
+    assert launch.launch(todo, str(tmp_path), "local", 1) == 1
+    out = capsys.readouterr().out
+    assert "bad FAILED (exit code 2)" in out and "bad: exit code 2" in out
+    assert launch.launch([], str(tmp_path), "local", 1) == 0
+
+
+def test_slurm_script_has_one_task_per_flag_file(tmp_path):
+    todo = [("a", "x/a.flags"), ("b", "x/b.flags")]
+    text = launch.slurm_script(todo, str(tmp_path), 1, "gpu", 1, "2:00:00")
+    assert "#SBATCH --array=0-1%1" in text and "#SBATCH --partition=gpu" in text
+    assert f"FLAGFILES=({os.path.abspath('x/a.flags')} {os.path.abspath('x/b.flags')})" in text
+    assert text.rstrip().endswith(f'{sys.executable} {launch.MAIN} '
+                                  '--flagfile="${FLAGFILES[$SLURM_ARRAY_TASK_ID]}"')
+    assert os.path.isdir(tmp_path / "logs")
