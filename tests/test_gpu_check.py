@@ -2,17 +2,14 @@
 
 No GPU is needed: the CUDA build of TensorFlow registers its GPU kernels on any machine.
 """
-import io
-import os
-
 import pytest
 import tensorflow as tf
 from tensorflow.python.framework import kernels
 
 from hardgnn import params as hard_params
 from hardgnn.model import HardGNN
-from selfgnn import data_handler, gpu_check, params, trainer
-from selfgnn.model import SelfGNN
+from selfgnn import gpu_check
+from tests.tiny_trainer import tiny_trainer
 
 pytestmark = pytest.mark.skipif(not tf.test.is_built_with_cuda(),
                                 reason="a CPU-only TensorFlow build registers no GPU kernels")
@@ -114,14 +111,9 @@ def test_a_direct_call_of_a_library_function_is_walked_not_looked_up():
 def make_trainer(data_dir, out_dir, case):
     if case.startswith("selfgnn"):  # selfgnn_paper: --sequence_branch paper
         branch = "paper" if case == "selfgnn_paper" else "original"
-        p, model_cls = params.preset_params("tiny", data_dir=str(data_dir), out_dir=str(out_dir),
-                                            sequence_branch=branch), SelfGNN
-    else:
-        p, model_cls = hard_params.preset_params("tiny", hard_k=3, cl_weight=0.1, neg_mode=case,
-                                                 data_dir=str(data_dir),
-                                                 out_dir=str(out_dir)), HardGNN
-    data = data_handler.load_dataset(os.path.join(str(data_dir), "tiny"), p.graphNum, p.testSize)
-    return trainer.Trainer(p, data, model_cls=model_cls, logger=trainer.Logger(io.StringIO()))
+        return tiny_trainer(data_dir, out_dir, sequence_branch=branch)
+    return tiny_trainer(data_dir, out_dir, HardGNN, preset=hard_params.preset_params, hard_k=3,
+                        cl_weight=0.1, neg_mode=case)
 
 
 @pytest.mark.parametrize("case", [

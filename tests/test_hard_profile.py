@@ -1,29 +1,25 @@
 """bench/hard_profile.py: its parts compute what HardGNN's step computes, and its table."""
-import io
-import os
-
 import numpy as np
 
 from hardgnn.model import HardGNN
-from selfgnn import data_handler, main_flags, trainer
+from selfgnn import main_flags, trainer
 from tests import scripts
+from tests.tiny_trainer import tiny_trainer
 
 hard_profile = scripts.load("bench/hard_profile.py", "hard_profile")
 
 
 def test_the_draw_part_mines_the_negatives_of_the_step(tiny_data_dir, tmp_path):
-    p = main_flags.preset_params("tiny", data_dir=str(tiny_data_dir), out_dir=str(tmp_path),
-                                 model="hardgnn", hard_k=3, cl_weight=0.1,
-                                 keepRate=1.0)  # no dropout: both calls see one model
-    data = data_handler.load_dataset(os.path.join(tiny_data_dir, "tiny"), p.graphNum,
-                                     p.testSize)
-    t = trainer.Trainer(p, data, model_cls=HardGNN, logger=trainer.Logger(io.StringIO()))
+    t = tiny_trainer(tiny_data_dir, tmp_path, HardGNN, preset=main_flags.preset_params,
+                     model="hardgnn", hard_k=3, cl_weight=0.1,
+                     keepRate=1.0)  # no dropout: both calls see one model
+    p = t.params
     batch = t.sampler.train_batch(t.sampler.epoch_users()[:p.batch])
     parts = hard_profile.parts(t.model, [trainer.batch_spec(p)])
     mined = parts["draw"](batch).numpy()                              # [B, K]
     assert mined.shape == (p.batch, 3)
     np.testing.assert_array_equal(mined, t.model.forward(batch, True)["draws"]["mined"])
-    assert parts["item_values"](batch)[3].shape == (data.num_items, p.latdim)
+    assert parts["item_values"](batch)[3].shape == (t.data.num_items, p.latdim)
 
 
 def test_markdown_by_hand():

@@ -12,6 +12,7 @@ from hardgnn.model import HardGNN
 from selfgnn import data_handler, trainer
 from selfgnn.model import SelfGNN
 from selfgnn.sampler import TrainBatch
+from tests.tiny_trainer import tiny_trainer
 
 U, I, B, K = 6, 12, 4, 3
 
@@ -288,11 +289,8 @@ def test_bad_strategy_flags(flags, message):
 ])
 @pytest.mark.slow
 def test_every_strategy_trains_on_tiny_data(tiny_data_dir, tmp_path, flags):
-    p = hard_params.preset_params("tiny", hard_k=3, epoch=2, tstEpoch=1,
-                                  data_dir=str(tiny_data_dir), out_dir=str(tmp_path), **flags)
-    data = data_handler.load_dataset(os.path.join(str(tiny_data_dir), "tiny"), p.graphNum,
-                                     p.testSize)
-    t = trainer.Trainer(p, data, model_cls=HardGNN, logger=trainer.Logger(io.StringIO()))
+    t = tiny_trainer(tiny_data_dir, tmp_path, HardGNN, preset=hard_params.preset_params,
+                     hard_k=3, epoch=2, tstEpoch=1, **flags)
     result = t.run()
     assert result["status"] == "finished"
     assert all(np.isfinite(e["train"]["Loss"]) for e in result["epochs"])

@@ -6,7 +6,6 @@ rejected case stops before any training, so it costs milliseconds. The empty
 interval graph also runs as a subprocess, with and without --allow_empty_graphs
 (which reaches the loader through `trainer.run`).
 """
-import importlib.util
 import os
 import pickle
 import shutil
@@ -17,6 +16,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from tests import scripts
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAIN = os.path.join(ROOT, "run", "main.py")
 
@@ -24,9 +25,7 @@ MAIN = os.path.join(ROOT, "run", "main.py")
 @pytest.fixture(scope="module")
 def main_module():
     """run/main.py imported once (its absl flags can be defined only once per process)."""
-    spec = importlib.util.spec_from_file_location("run_main_under_test", MAIN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = scripts.load("run/main.py", "run_main_under_test")
     yield module
     module.FLAGS.unparse_flags()
 

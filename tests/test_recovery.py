@@ -15,7 +15,8 @@ import pytest
 import tensorflow as tf
 
 from data_prep import synthetic
-from selfgnn import data_handler, params, recovery, trainer
+from selfgnn import recovery
+from tests.tiny_trainer import tiny_trainer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -229,15 +230,9 @@ def test_sigterm_stops_after_the_step_and_resumes_mid_epoch(slow_data, uninterru
     assert comparable(resumed) == comparable(uninterrupted)
 
 
-def make_trainer(data_dir, out_dir, **overrides):
-    p = params.preset_params("tiny", data_dir=str(data_dir), out_dir=str(out_dir), **overrides)
-    data = data_handler.load_dataset(os.path.join(str(data_dir), "tiny"), p.graphNum, p.testSize)
-    return trainer.Trainer(p, data, logger=trainer.Logger(io.StringIO()))
-
-
 @pytest.mark.slow
 def test_non_finite_loss_stops_and_keeps_the_last_good_state(tiny_data_dir, tmp_path):
-    t = make_trainer(tiny_data_dir, tmp_path, lr=1e30, epoch=3, tstEpoch=1)
+    t = tiny_trainer(tiny_data_dir, tmp_path, lr=1e30, epoch=3, tstEpoch=1)
     with pytest.raises(recovery.NonFiniteError, match=r"non-finite .* at epoch \d+, step \d+"):
         t.run()
     with open(tmp_path / "tiny" / "results.json") as f:
@@ -251,12 +246,8 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_state(tiny_data_dir, tmp_
 @pytest.mark.slow
 def test_skip_batch_policy_keeps_training_and_warns(tiny_data_dir, tmp_path):
     out = io.StringIO()
-    p = params.preset_params("tiny", data_dir=str(tiny_data_dir), out_dir=str(tmp_path),
-                             lr=1e30, epoch=2, tstEpoch=1, nan_policy="skip_batch",
-                             max_skipped=1.0)
-    data = data_handler.load_dataset(os.path.join(str(tiny_data_dir), "tiny"), p.graphNum,
-                                     p.testSize)
-    results = trainer.Trainer(p, data, logger=trainer.Logger(out)).run()
+    results = tiny_trainer(tiny_data_dir, tmp_path, out=out, lr=1e30, epoch=2, tstEpoch=1,
+                           nan_policy="skip_batch", max_skipped=1.0).run()
     assert results["status"] == "finished"
     skipped = [e["train"].get("skipped_steps", 0) for e in results["epochs"]]
     assert sum(skipped) > 0
@@ -267,12 +258,12 @@ def test_skip_batch_policy_keeps_training_and_warns(tiny_data_dir, tmp_path):
 
 @pytest.mark.slow
 def test_a_finished_run_is_kept_and_noresume_starts_it_over(tiny_data_dir, tmp_path):
-    first = make_trainer(tiny_data_dir, tmp_path, epoch=1, tstEpoch=1).run()
-    again = make_trainer(tiny_data_dir, tmp_path, epoch=1, tstEpoch=1)
+    first = tiny_trainer(tiny_data_dir, tmp_path, epoch=1, tstEpoch=1).run()
+    again = tiny_trainer(tiny_data_dir, tmp_path, epoch=1, tstEpoch=1)
     kept = again.run()
     assert kept["best"] == first["best"] and kept["status"] == "finished"
     assert int(again.optimizer.step.numpy()) == 0  # not trained again
-    over = make_trainer(tiny_data_dir, tmp_path, epoch=1, tstEpoch=1, resume=False)
+    over = tiny_trainer(tiny_data_dir, tmp_path, epoch=1, tstEpoch=1, resume=False)
     over._save_latest = lambda *args, **kwargs: None  # as if killed before its first save
     results = over.run()
     assert not os.path.exists(tmp_path / "tiny" / "latest_state.json")
@@ -289,10 +280,7 @@ def test_a_non_finite_logged_term_also_blocks_the_update(tiny_data_dir, tmp_path
         def loss_terms(self, outputs, batch):
             return dict(super().loss_terms(outputs, batch), probe=tf.constant(np.inf))
 
-    p = params.preset_params("tiny", data_dir=str(tiny_data_dir), out_dir=str(tmp_path), epoch=1)
-    data = data_handler.load_dataset(os.path.join(str(tiny_data_dir), "tiny"), p.graphNum,
-                                     p.testSize)
-    t = trainer.Trainer(p, data, model_cls=ProbeModel, logger=trainer.Logger(io.StringIO()))
+    t = tiny_trainer(tiny_data_dir, tmp_path, ProbeModel, epoch=1)
     before = {n: v.numpy().copy() for n, v in t.model.tf1_variables()}
     with pytest.raises(recovery.NonFiniteError, match="non-finite probe at epoch 0, step 0"):
         t.run()

@@ -1,26 +1,19 @@
 """bench/spread.py: the replicas' gradients add up to the batch's, and its table."""
-import os
-
 import numpy as np
 import tensorflow as tf
 
-from selfgnn import data_handler, main_flags, trainer
+from selfgnn import main_flags
 from tests import scripts
+from tests.tiny_trainer import tiny_trainer
 
 spread = scripts.load("bench/spread.py", "bench_spread")
-
-
-def tiny_trainer(data_dir, out_dir):
-    p = main_flags.preset_params("tiny", data_dir=str(data_dir), out_dir=str(out_dir),
-                                 keepRate=1.0)  # no dropout: every call sees the same model
-    data = data_handler.load_dataset(os.path.join(data_dir, "tiny"), p.graphNum, p.testSize)
-    return trainer.Trainer(p, data, logger=trainer.Logger(open(os.devnull, "w")))
 
 
 def test_replica_gradients_sum_to_the_whole_batch(tiny_data_dir, tmp_path):
     """What the bench times for replica 0 of R is a real part of the step: the R
     replicas' gradients sum to the whole batch's (R = 1)."""
-    t = tiny_trainer(tiny_data_dir, tmp_path)
+    t = tiny_trainer(tiny_data_dir, tmp_path, preset=main_flags.preset_params,
+                     keepRate=1.0)  # no dropout: every call sees the same model
     batch = t.sampler.train_batch(t.sampler.epoch_users()[:t.params.batch])
     whole = spread.replica_gradients(t.model, t.variables, batch, 1)
     parts = [spread.replica_gradients(t.model, t.variables, batch, 3, r) for r in range(3)]

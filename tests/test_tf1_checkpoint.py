@@ -1,5 +1,4 @@
 """Original TF1 checkpoints: load, evaluate against NumPy, export, round trip, CLI."""
-import io
 import json
 import os
 import re
@@ -10,10 +9,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from selfgnn import data_handler, params, tf1_checkpoint, trainer
+from selfgnn import params, tf1_checkpoint
 from selfgnn.model import SelfGNN
 from selfgnn.optimizer import TF1Adam
 from tests.numpy_reference import act, np_nodes, np_sequence
+from tests.tiny_trainer import tiny_trainer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 U, I = 7, 9
@@ -150,11 +150,8 @@ def test_structure_is_read_from_shapes(tmp_path):
 @pytest.mark.slow
 def test_main_evaluates_a_tf1_checkpoint_with_epoch_0(tiny_data_dir, tmp_path):
     """Train, export under TF1 names, then `run/main.py --epoch 0` prints the same metrics."""
-    p = params.preset_params("tiny", data_dir=str(tiny_data_dir), out_dir=str(tmp_path),
-                             epoch=1, tstEpoch=1, export_tf1_checkpoint=str(tmp_path / "tf1" / "m"))
-    data = data_handler.load_dataset(os.path.join(str(tiny_data_dir), "tiny"), p.graphNum,
-                                     p.testSize)
-    results = trainer.Trainer(p, data, logger=trainer.Logger(io.StringIO())).run()
+    results = tiny_trainer(tiny_data_dir, tmp_path, epoch=1, tstEpoch=1,
+                           export_tf1_checkpoint=str(tmp_path / "tf1" / "m")).run()
     env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "run", "main.py"), "--data", "tiny",
                            "--data_dir", str(tiny_data_dir), "--out_dir", str(tmp_path / "eval"),

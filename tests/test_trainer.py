@@ -13,6 +13,7 @@ import pytest
 from data_prep import synthetic
 from selfgnn import data_handler, params, trainer
 from selfgnn.model import PlainSelfGNN, SelfGNN
+from tests.tiny_trainer import tiny_trainer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LINE = re.compile(r"Epoch (\d+)/(\d+), (Train|Test|max): (.*?)\s*$")
@@ -98,17 +99,11 @@ def test_main_rejects_bad_input_with_exit_code_2(tiny_data_dir, tmp_path, args, 
     assert not os.listdir(tmp_path)
 
 
-def make_trainer(data_dir, out_dir, model_cls=SelfGNN, **overrides):
-    p = params.preset_params("tiny", data_dir=str(data_dir), out_dir=str(out_dir), **overrides)
-    data = data_handler.load_dataset(os.path.join(str(data_dir), "tiny"), p.graphNum, p.testSize)
-    return trainer.Trainer(p, data, model_cls=model_cls, logger=trainer.Logger(io.StringIO()))
-
-
 @pytest.mark.slow
 def test_same_seed_same_metrics_and_no_retracing(tiny_data_dir, tmp_path):
     runs = []
     for i in range(2):
-        t = make_trainer(tiny_data_dir, tmp_path / str(i), epoch=2, tstEpoch=1)
+        t = tiny_trainer(tiny_data_dir, tmp_path / str(i), epoch=2, tstEpoch=1)
         runs.append(t.run())
         # 80 users in batches of 32: batches of 32, 32 and 16 users, one trace.
         assert t.train_step.experimental_get_tracing_count() == 1
@@ -116,7 +111,7 @@ def test_same_seed_same_metrics_and_no_retracing(tiny_data_dir, tmp_path):
     strip = [[{k: v for k, v in e.items() if k != "seconds"} for e in r["epochs"]] for r in runs]
     assert strip[0] == strip[1]
     assert runs[0]["final_test"] == runs[1]["final_test"]
-    other = make_trainer(tiny_data_dir, tmp_path / "other", epoch=1, seed=5).run()
+    other = tiny_trainer(tiny_data_dir, tmp_path / "other", epoch=1, seed=5).run()
     assert other["epochs"][0]["train"] != runs[0]["epochs"][0]["train"]
 
 
@@ -124,7 +119,7 @@ def test_same_seed_same_metrics_and_no_retracing(tiny_data_dir, tmp_path):
 @pytest.mark.slow
 def test_fast_kernels_give_the_metrics_of_the_plain_path(tiny_data_dir, tmp_path):
     """SelfGNN's kernels against the plain unsorted-segment-sum path (PlainSelfGNN), same seed."""
-    runs = {cls.FAST_KERNELS: make_trainer(tiny_data_dir, tmp_path / cls.__name__, model_cls=cls,
+    runs = {cls.FAST_KERNELS: tiny_trainer(tiny_data_dir, tmp_path / cls.__name__, model_cls=cls,
                                            epoch=3, tstEpoch=1).run()
             for cls in (SelfGNN, PlainSelfGNN)}
     fast, plain = runs[True], runs[False]
@@ -139,8 +134,8 @@ def test_fast_kernels_give_the_metrics_of_the_plain_path(tiny_data_dir, tmp_path
 @pytest.mark.slow
 def test_gpu_options_train_on_cpu_and_stay_close_to_float32(tiny_data_dir, tmp_path, flag):
     # keepRate 1: XLA draws the dropout masks with its own random bits.
-    base = make_trainer(tiny_data_dir, tmp_path / "base", epoch=1, keepRate=1.0)
-    other = make_trainer(tiny_data_dir, tmp_path / flag, epoch=1, keepRate=1.0, **{flag: True})
+    base = tiny_trainer(tiny_data_dir, tmp_path / "base", epoch=1, keepRate=1.0)
+    other = tiny_trainer(tiny_data_dir, tmp_path / flag, epoch=1, keepRate=1.0, **{flag: True})
     losses = [t.train_step(t.sampler.train_batch(t.sampler.epoch_users()[:32]))
               for t in (base, other)]  # the same seed: the same users and samples
     tolerance = 1e-5 if flag == "jit_compile" else 2e-2  # bfloat16 keeps 8 mantissa bits
@@ -163,7 +158,7 @@ def test_users_with_one_or_two_interactions_train(tmp_path):
                 data["test_dict"][u + 1] = [i for i in range(1, 61)
                                             if i - 1 not in data["sequence"][u]][:99]
     synthetic.write(data, str(tmp_path / "data" / "tiny"))
-    results = make_trainer(tmp_path / "data", tmp_path / "runs", epoch=1, tstEpoch=1).run()
+    results = tiny_trainer(tmp_path / "data", tmp_path / "runs", epoch=1, tstEpoch=1).run()
     assert np.isfinite(results["epochs"][0]["train"]["Loss"])
     assert 0.0 <= results["final_test"]["HR"] <= 1.0
 
@@ -200,10 +195,7 @@ def test_a_run_on_a_paper_data_set_prints_and_records_the_published_numbers(tiny
 @pytest.mark.slow
 def test_no_block_for_other_data_sets(tiny_data_dir, tmp_path):
     out = io.StringIO()
-    p = params.preset_params("tiny", data_dir=str(tiny_data_dir), out_dir=str(tmp_path), epoch=1)
-    data = data_handler.load_dataset(os.path.join(str(tiny_data_dir), "tiny"), p.graphNum,
-                                     p.testSize)
-    result = trainer.Trainer(p, data, logger=trainer.Logger(out)).run()
+    result = tiny_trainer(tiny_data_dir, tmp_path, out=out, epoch=1).run()
     assert "Published numbers" not in out.getvalue()
     assert "published_comparison" not in result
 
