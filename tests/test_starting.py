@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from selfgnn import params, starting
-from tests.test_trainer import make_trainer
+from tests.tiny_trainer import tiny_trainer
 
 
 class FakeLatest:
@@ -77,11 +77,11 @@ def test_load_model_of_another_model_says_what_to_do(tmp_path):
 @pytest.mark.slow
 def test_load_model_restores_weights_and_continues_where_the_original_would(tiny_data_dir,
                                                                             tmp_path):
-    first = make_trainer(tiny_data_dir, tmp_path, epoch=1, tstEpoch=1, save_path="a")
+    first = tiny_trainer(tiny_data_dir, tmp_path, epoch=1, tstEpoch=1, save_path="a")
     assert first.run()["best"]["epoch"] == 0  # saved after epoch 0: the final weights
     saved = {n: v.numpy().copy() for n, v in first.model.tf1_variables()}
     saved_step = int(first.optimizer.step.numpy())
-    second = make_trainer(tiny_data_dir, tmp_path, epoch=4, tstEpoch=1, save_path="b",
+    second = tiny_trainer(tiny_data_dir, tmp_path, epoch=4, tstEpoch=1, save_path="b",
                           load_model="a")
     # len(TrainLoss) * tstEpoch - (tstEpoch - 1) = 1 * 1 - 0
     history, start_epoch = starting.load_model(second.checkpoint, str(tmp_path), "a", 1, print)
@@ -89,7 +89,7 @@ def test_load_model_restores_weights_and_continues_where_the_original_would(tiny
     for name, var in second.model.tf1_variables():
         np.testing.assert_array_equal(var.numpy(), saved[name])
     assert int(second.optimizer.step.numpy()) == saved_step
-    results = make_trainer(tiny_data_dir, tmp_path, epoch=4, tstEpoch=1, save_path="c",
+    results = tiny_trainer(tiny_data_dir, tmp_path, epoch=4, tstEpoch=1, save_path="c",
                            load_model="a").run()
     assert [e["epoch"] for e in results["epochs"]] == [1, 2, 3]
 
