@@ -20,8 +20,12 @@
    `per_user.csv` the reported epoch's per-user ranks; `log.txt` the lines; the
    `max` line closes the run as the original's does.
 
-Resume: `results.json` is rewritten after every grid point; rerunning the same command
-skips the finished points (an interrupted point is trained again from its first epoch).
+Resume: `results.json` is rewritten after every grid point, and the point being trained
+is checkpointed after every epoch (`latest/`: its variables, optimizer and dropout
+generator, with its epochs so far, its numpy generator and the ranks it kept). Rerunning
+the same command skips the finished points and resumes the interrupted one after its
+last finished epoch, with the numbers of an uninterrupted run. SIGINT or SIGTERM ends
+the current epoch, saves it and exits with 128 + the signal.
 The folder is held as SelfGNN's is (`selfgnn.run_folder`): another configuration or a
 second process is refused, and a finished run is not trained again.
 """
@@ -78,19 +82,64 @@ class BaselineRun:
     def _write(self):
         recovery.write_json_atomic(self._path("results.json"), self.results)
 
-    def _train_point(self, index, point):
-        """Trains one grid point; returns its results entry (ranks saved beside it)."""
+    def _latest(self, model):
+        """The `latest/` checkpoints of the point `model` trains (None for a model with
+        nothing to checkpoint: MostPop and ItemKNN fit in one pass)."""
+        items = model.checkpoint_items()
+        return recovery.LatestState(self.run_dir, warn=self.log.plain, **items) if items else None
+
+    def _saved(self, index, model):
+        """(progress saved for point `index`, its `_latest`), its values restored into
+        `model`; (None, None) if there is none.
+
+        `latest_state.json`, the readable copy, says whose point the checkpoints are: a
+        previous point's (left by a stop between its end and their removal) are not
+        restored. Restoring sets the model's variables, optimizer slots and dropout
+        generator; the numpy generator comes from the state.
+        """
+        copy = self._path("latest_state.json")
+        if not model.checkpoint_items() or not os.path.exists(copy):
+            return None, None
+        try:
+            if run_folder.read_json(copy, "").get("point") != index:
+                return None, None
+        except run_folder.FolderConflict:
+            return None, None
+        latest = self._latest(model)
+        state = latest.load()
+        if state is None or state.get("point") != index:
+            raise recovery.StateError(f"{self._path('latest')} does not hold grid point "
+                                      f"{index + 1}'s state; pass --noresume to start over")
+        model.rng.bit_generator.state = state["rng"]
+        return state, latest
+
+    def _train_point(self, index, point, stop):
+        """Trains one grid point; returns its results entry (ranks saved beside it).
+
+        After every epoch its progress is checkpointed in `latest/` (`_latest`): a stopped
+        or crashed point resumes after its last finished epoch, with the same numbers as
+        an uninterrupted run. A stop signal (`stop`) ends the point after its epoch.
+        """
         p = self.params
         tf.random.set_seed(p.seed)
         model = self.cls(self.data, point, p.seed)
         label = ", ".join(f"{k}={v}" for k, v in point.items()) or "defaults"
         self.log("Grid point %d/%d: %s" % (index + 1, len(self.grid), label))
-        entry = {"point": point, "config": model.config, "epochs": []}
-        best = {"valid": (-1.0, None), "test": (-1.0, None)}  # (NDCG, epoch) per target
-        kept = {}                                             # target -> test ranks there
-        stale = 0                                             # tests since a better valid
-        entry["stopped_epoch"] = None
-        for ep in range(self.epochs):
+        state, latest = self._saved(index, model)
+        if state is None:
+            recovery.remove_latest(self.run_dir)  # before the manager reads the folder
+            latest = self._latest(model)
+            state = {"point": index, "epoch": -1, "stale": 0, "kept": {},
+                     "entry": {"point": point, "config": model.config, "epochs": [],
+                               "stopped_epoch": None},
+                     "best": {"valid": [-1.0, None], "test": [-1.0, None]}}  # [NDCG, epoch]
+        else:
+            self.log("Resumed grid point %d/%d after epoch %d/%d"
+                     % (index + 1, len(self.grid), state["epoch"], self.epochs))
+        entry, best = state["entry"], state["best"]
+        kept = {t: np.asarray(r, np.int64) for t, r in state["kept"].items()}  # ranks there
+        stale = state["stale"]                                # tests since a better valid
+        for ep in range(state["epoch"] + 1, self.epochs):
             t0 = time.perf_counter()
             train = {k: float(v) for k, v in model.train_epoch(ep).items()}
             seconds = {"train": time.perf_counter() - t0}
@@ -108,8 +157,8 @@ class BaselineRun:
                 stale = 0 if valid["NDCG"] > best["valid"][0] else stale + 1
                 for target, res in (("valid", valid), ("test", test)):
                     if res["NDCG"] > best[target][0]:
-                        best[target] = (res["NDCG"], ep)
-                        kept[target] = ranks
+                        best[target] = [res["NDCG"], ep]
+                        kept[target] = np.asarray(ranks, np.int64)
             record["seconds"] = seconds
             entry["epochs"].append(record)
             self._scalars(index, record)
@@ -118,6 +167,15 @@ class BaselineRun:
                 self.log("Stopped at epoch %d/%d: no better validation NDCG in %d tests"
                          % (ep, self.epochs, stale))
                 break
+            if latest is not None and ep < self.epochs - 1:
+                latest.save({"point": index, "epoch": ep, "stale": stale, "entry": entry,
+                             "best": best, "kept": {t: r.tolist() for t, r in kept.items()},
+                             "rng": model.rng.bit_generator.state}, ep)
+                if stop.received:
+                    raise recovery.StopRequested(
+                        f"stopped by signal {stop.received} after epoch {ep}/{self.epochs} of "
+                        f"grid point {index + 1}/{len(self.grid)}; the state is saved in "
+                        f"{self.run_dir}: run the same command again to resume", stop.received)
         entry["best_valid_epoch"], entry["best_test_epoch"] = best["valid"][1], best["test"][1]
         entry["best_valid_ndcg"] = best["valid"][0]
         reported = "valid" if p.protocol == "clean" else "test"
@@ -143,16 +201,18 @@ class BaselineRun:
             if mode == "resume":
                 self._resume()
             with recovery.writing(self.run_dir):
-                folder.commit(start_over=not self.results["grid"])
+                folder.commit(start_over=mode != "resume")  # resume keeps latest/
                 self.log.open(self._path("log.txt"))
                 self.writer = tf.summary.create_file_writer(self._path("tensorboard"))
             try:
                 with recovery.writing(self.run_dir, tf_errors=False):
                     return self._run_grid()
-            except recovery.WriteError as e:
-                self.results.update(status="failed", error=str(e))
+            except (recovery.StopRequested, recovery.WriteError) as e:
+                stopped = isinstance(e, recovery.StopRequested)
+                self.results.update(status="stopped" if stopped else "failed", error=str(e))
                 try:
                     self._write()
+                    self.log(str(e))
                 except recovery.WriteError:
                     pass  # the disk is still full: the error itself is what matters
                 raise
@@ -163,9 +223,16 @@ class BaselineRun:
         self.log("Model %s, protocol %s, seed %d, %d grid point(s), %d epoch(s)"
                  % (p.model, p.protocol, p.seed, len(self.grid), self.epochs))
         self.results["status"] = "running"
-        for index in range(len(self.results["grid"]), len(self.grid)):
-            self.results["grid"].append(self._train_point(index, self.grid[index]))
-            self._write()
+        with recovery.StopSignal() as stop:
+            for index in range(len(self.results["grid"]), len(self.grid)):
+                if stop.received:  # it came in the last epoch of the point before
+                    raise recovery.StopRequested(
+                        f"stopped by signal {stop.received} before grid point {index + 1}/"
+                        f"{len(self.grid)}; the finished points are in {self.run_dir}: run "
+                        f"the same command again to resume", stop.received)
+                self.results["grid"].append(self._train_point(index, self.grid[index], stop))
+                self._write()
+                recovery.remove_latest(self.run_dir)  # the point is in results.json now
         chosen = int(np.argmax([e["best_valid_ndcg"] for e in self.results["grid"]]))
         entry = self.results["grid"][chosen]
         epoch = entry["best_valid_epoch" if p.protocol == "clean" else "best_test_epoch"]

@@ -204,6 +204,13 @@ class LatestState:
         return None
 
 
+def remove_latest(run_dir):
+    """Removes the resumable state of `run_dir`: `latest/` and `latest_state.json`."""
+    with writing(run_dir):
+        _remove(os.path.join(run_dir, "latest"))
+        _remove(os.path.join(run_dir, "latest_state.json"))
+
+
 def save_checkpoint(manager, step):
     """`manager.save` as `ckpt-<step>`; a failed write is one WriteError and leaves no
     temporary files (the checkpoints saved before stay)."""

@@ -3,6 +3,7 @@ import io
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -47,9 +48,9 @@ def oracle(monkeypatch):
 
 
 def run(tiny_data_dir, out_dir, **overrides):
-    overrides = dict(dict(epoch=3, tstEpoch=1), **overrides)
-    p = main_flags.preset_params("tiny", model="mostpop", data_dir=str(tiny_data_dir),
-                                  out_dir=str(out_dir), **overrides)
+    overrides = dict(dict(model="mostpop", epoch=3, tstEpoch=1), **overrides)
+    p = main_flags.preset_params("tiny", data_dir=str(tiny_data_dir), out_dir=str(out_dir),
+                                  **overrides)
     stream = io.StringIO()
     results = runner.run(p, logger=logs.Logger(stream))
     return results, stream.getvalue()
@@ -139,3 +140,96 @@ def test_mostpop_through_run_main(tiny_data_dir, tmp_path):
                           "mostpop", "--hard_k", "3", "--data", "tiny", "--out_dir",
                           str(tmp_path / "x")], capture_output=True, text=True, env=env)
     assert bad.returncode == 2 and "--hard_k is a HardGNN flag" in bad.stderr
+
+
+def comparable(results):
+    """What an interrupted run must reproduce: every point's epochs without their times."""
+    grid = [dict(e, epochs=[{k: v for k, v in r.items() if k != "seconds"} for r in e["epochs"]])
+            for e in results["grid"]]
+    return grid, results["chosen"], results["best"], results["final_test"]
+
+
+@pytest.mark.parametrize("model,stop_at", [
+    ("bprmf", 5),                                 # point 2/3 after its epoch 1
+    pytest.param("sasrec", 2, marks=pytest.mark.slow)])  # point 1/2 after its epoch 2
+@pytest.mark.parametrize("how", ["signal", "crash"])
+def test_an_interrupted_point_resumes_after_its_last_epoch_with_the_same_numbers(
+        monkeypatch, tiny_data_dir, tmp_path, model, stop_at, how):
+    """SIGTERM in the middle of epoch `stop_at` (counted over the whole run): the epoch
+    ends, is saved, and the run stops; a crash there loses that epoch. Either way the
+    same command resumes the point and gives the uninterrupted run's numbers."""
+    flags = dict(model=model, epoch=4, tstEpoch=1, protocol="clean")
+    uninterrupted, _ = run(tiny_data_dir, tmp_path / "whole", **flags)
+    cls = baselines.model_class(model)
+    train_epoch, calls = cls.train_epoch, []
+
+    def interrupted(self, epoch):
+        calls.append(epoch)
+        if len(calls) == stop_at + 1:
+            if how == "crash":
+                raise RuntimeError("crash")
+            os.kill(os.getpid(), signal.SIGTERM)
+        return train_epoch(self, epoch)
+
+    monkeypatch.setattr(cls, "train_epoch", interrupted)
+    error = runner.recovery.StopRequested if how == "signal" else RuntimeError
+    with pytest.raises(error):
+        run(tiny_data_dir, tmp_path / "cut", **flags)
+    state = json.loads((tmp_path / "cut" / "tiny" / "latest_state.json").read_text())
+    written = tmp_path / "cut" / "tiny" / "results.json"  # after a point, or at a stop
+    finished = len(json.loads(written.read_text())["grid"]) if written.exists() else 0
+    saved = stop_at - 4 * finished - (how == "crash")  # the point's last saved epoch
+    assert (state["point"], state["epoch"]) == (finished, saved)
+    monkeypatch.setattr(cls, "train_epoch", train_epoch)
+    resumed, out = run(tiny_data_dir, tmp_path / "cut", **flags)
+    assert f"Resumed grid point {finished + 1}/" in out and f"after epoch {saved}/4" in out
+    assert comparable(resumed) == comparable(uninterrupted)
+    per_user = [(d / "tiny" / "per_user.csv").read_text() for d in (tmp_path / "whole",
+                                                                     tmp_path / "cut")]
+    assert per_user[0] == per_user[1]
+    assert not (tmp_path / "cut" / "tiny" / "latest").exists()
+
+
+def test_a_stop_in_a_points_last_epoch_stops_before_the_next_point(
+        monkeypatch, tiny_data_dir, tmp_path):
+    cls = baselines.model_class("bprmf")
+    train_epoch = cls.train_epoch
+
+    def last_epoch_signal(self, epoch):
+        if epoch == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return train_epoch(self, epoch)
+
+    monkeypatch.setattr(cls, "train_epoch", last_epoch_signal)
+    with pytest.raises(runner.recovery.StopRequested, match="before grid point 2/3"):
+        run(tiny_data_dir, tmp_path, model="bprmf", epoch=4, tstEpoch=1)
+    results = json.loads((tmp_path / "tiny" / "results.json").read_text())
+    assert results["status"] == "stopped" and len(results["grid"]) == 1
+
+
+@pytest.mark.slow
+def test_sigterm_through_run_main_exits_143_and_the_same_command_resumes(tiny_data_dir,
+                                                                         tmp_path):
+    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+
+    def command(out_dir):
+        return [sys.executable, os.path.join(ROOT, "run", "main.py"), "--model", "bprmf",
+                "--data_dir", str(tiny_data_dir), "--data", "tiny", "--out_dir", str(out_dir),
+                "--epoch", "200", "--tstEpoch", "50", "--protocol", "clean"]
+
+    whole = subprocess.run(command(tmp_path / "whole"), capture_output=True, text=True, env=env)
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    proc = subprocess.Popen(command(tmp_path / "cut"), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env)
+    for line in proc.stdout:
+        if "Epoch 5/200, Train" in line:
+            proc.send_signal(signal.SIGTERM)
+            break
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 128 + signal.SIGTERM, out[-2000:]
+    assert "stopped by signal 15 after epoch" in out and "run the same command again" in out
+    again = subprocess.run(command(tmp_path / "cut"), capture_output=True, text=True, env=env)
+    assert again.returncode == 0 and "Resumed grid point 1/3 after epoch" in again.stdout
+    results = [json.loads((d / "tiny-bprmf" / "results.json").read_text())
+               for d in (tmp_path / "whole", tmp_path / "cut")]
+    assert comparable(results[0]) == comparable(results[1])
