@@ -90,12 +90,14 @@ class BaselineRun:
 
     def _saved(self, index, model):
         """(progress saved for point `index`, its `_latest`), its values restored into
-        `model`; (None, None) if there is none.
+        `model`; (None, None) if there is none, (None, `_latest`) if a restore was tried
+        and failed (the model may hold other values then: build it again).
 
         `latest_state.json`, the readable copy, says whose point the checkpoints are: a
         previous point's (left by a stop between its end and their removal) are not
         restored. Restoring sets the model's variables, optimizer slots and dropout
-        generator; the numpy generator comes from the state.
+        generator; the numpy generator comes from the state. Checkpoints that do not
+        restore this point cost the point, not the run: it starts over with a warning.
         """
         copy = self._path("latest_state.json")
         if not model.checkpoint_items() or not os.path.exists(copy):
@@ -106,12 +108,16 @@ class BaselineRun:
         except run_folder.FolderConflict:
             return None, None
         latest = self._latest(model)
-        state = latest.load()
-        if state is None or state.get("point") != index:
-            raise recovery.StateError(f"{self._path('latest')} does not hold grid point "
-                                      f"{index + 1}'s state; pass --noresume to start over")
-        model.rng.bit_generator.state = state["rng"]
-        return state, latest
+        try:
+            state = latest.load()
+        except recovery.StateError as e:
+            state = {"error": str(e)}
+        if state is not None and state.get("point") == index:
+            model.rng.bit_generator.state = state["rng"]
+            return state, latest
+        why = (state or {}).get("error", "it holds no state of this point")
+        self.log.plain(f"warning: grid point {index + 1} starts over: {why}")
+        return None, latest
 
     def _train_point(self, index, point, stop):
         """Trains one grid point; returns its results entry (ranks saved beside it).
@@ -127,6 +133,8 @@ class BaselineRun:
         self.log("Grid point %d/%d: %s" % (index + 1, len(self.grid), label))
         state, latest = self._saved(index, model)
         if state is None:
+            if latest is not None:  # a failed restore may have set some of its values
+                model = self.cls(self.data, point, p.seed)
             recovery.remove_latest(self.run_dir)  # before the manager reads the folder
             latest = self._latest(model)
             state = {"point": index, "epoch": -1, "stale": 0, "kept": {},

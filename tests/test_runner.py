@@ -233,3 +233,32 @@ def test_sigterm_through_run_main_exits_143_and_the_same_command_resumes(tiny_da
     results = [json.loads((d / "tiny-bprmf" / "results.json").read_text())
                for d in (tmp_path / "whole", tmp_path / "cut")]
     assert comparable(results[0]) == comparable(results[1])
+
+
+def test_a_damaged_point_state_costs_the_point_not_the_run(monkeypatch, tiny_data_dir,
+                                                           tmp_path):
+    """Every checkpoint of the stopped point damaged: a warning, the point trains again
+    from its first epoch, the finished point is kept, and the numbers are unchanged."""
+    flags = dict(model="bprmf", epoch=4, tstEpoch=1)
+    uninterrupted, _ = run(tiny_data_dir, tmp_path / "whole", **flags)
+    cls = baselines.model_class("bprmf")
+    train_epoch, calls = cls.train_epoch, []
+
+    def interrupted(self, epoch):
+        calls.append(epoch)
+        if len(calls) == 7:                      # point 2/3, epoch 2
+            os.kill(os.getpid(), signal.SIGTERM)
+        return train_epoch(self, epoch)
+
+    monkeypatch.setattr(cls, "train_epoch", interrupted)
+    with pytest.raises(runner.recovery.StopRequested):
+        run(tiny_data_dir, tmp_path / "cut", **flags)
+    monkeypatch.setattr(cls, "train_epoch", train_epoch)
+    latest = tmp_path / "cut" / "tiny" / "latest"
+    for path in latest.iterdir():
+        if path.name.startswith("ckpt-"):
+            path.write_bytes(b"damaged")
+    resumed, out = run(tiny_data_dir, tmp_path / "cut", **flags)
+    assert "Resumed: 1 of 3 grid points done" in out
+    assert "warning: grid point 2 starts over: no checkpoint in" in out
+    assert comparable(resumed) == comparable(uninterrupted)
