@@ -298,3 +298,13 @@ def test_results_files_finds_every_run_in_sorted_folder_order(tmp_path):
         str(tmp_path / "a" / "results.json"), str(tmp_path / "a" / "x" / "results.json"),
         str(tmp_path / "b" / "results.json")]
     assert recovery.results_files(str(tmp_path / "c")) == []
+
+
+def test_remove_latest_removes_the_state_and_tolerates_its_absence(tmp_path):
+    (tmp_path / "latest").mkdir()
+    (tmp_path / "latest" / "ckpt-1.index").write_bytes(b"x")
+    (tmp_path / "latest_state.json").write_text("{}")
+    (tmp_path / "results.json").write_text("{}")
+    recovery.remove_latest(str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
+    recovery.remove_latest(str(tmp_path))
