@@ -1,9 +1,10 @@
 """Launching many `run/main.py` runs from flag files: here, or as a SLURM array job.
 
 Shared by `run/sweep.py` (a grid of flags) and `run/compare.py` (models x protocols x
-seeds). A run is `(name, flag file)`; its log goes to `<folder>/logs/<name>.log`, and a
-run whose folder says finished (`recovery.run_status`) is not launched again, so the
-same command resumes.
+seeds). A run is `(name, flag file)`; its output is appended to
+`<folder>/logs/<name>.log` (each attempt under a `==` line with its time), and a run
+whose folder says finished (`recovery.run_status`) is not launched again, so the same
+command resumes.
 """
 import os
 import subprocess
@@ -59,7 +60,9 @@ def run_local(todo, folder, jobs, say=None):
         begin = time.time()
         with lock:
             say(f"started {name} (log {log_path})")
-        with open(log_path, "w") as log:
+        with open(log_path, "a") as log:  # a resumed run's earlier attempts stay above
+            log.write(f"== {time.strftime('%Y-%m-%d %H:%M:%S')} run/main.py --flagfile={path}\n")
+            log.flush()
             code = subprocess.run([sys.executable, MAIN, f"--flagfile={path}"],
                                   stdout=log, stderr=subprocess.STDOUT).returncode
         with lock:

@@ -39,8 +39,13 @@ def test_run_local_runs_each_flag_file_and_reports_as_runs_end(tmp_path, fake_ma
     assert [line.split(" in ")[0] for line in sorted(ended)] == [
         "bad FAILED (exit code 3)", "ok finished", "ok2 finished"]
     assert sorted(line.split("; ")[1].split(" done")[0] for line in ended) == ["1/3", "2/3", "3/3"]
-    log = (tmp_path / "logs" / "bad.log").read_text()
-    assert log == f"flag file {tmp_path / 'flags' / 'bad.flags'}\n"
+    flag_file = tmp_path / "flags" / "bad.flags"
+    log = (tmp_path / "logs" / "bad.log").read_text().splitlines()
+    assert log[0].startswith("== ") and log[0].endswith(f"run/main.py --flagfile={flag_file}")
+    assert log[1:] == [f"flag file {flag_file}"]
+    launch.run_local(todo[1:2], str(tmp_path), 1, say=lines.append)  # a second attempt
+    again = (tmp_path / "logs" / "bad.log").read_text().splitlines()
+    assert again[:2] == log and again[2].startswith("== ") and len(again) == 4
 
 
 def test_launch_exits_1_when_a_run_fails_and_names_it(tmp_path, fake_main, capsys):
