@@ -110,8 +110,8 @@ class BaselineRun:
         latest = self._latest(model)
         try:
             state = latest.load()
-        except recovery.StateError as e:
-            state = {"error": str(e)}
+        except recovery.StateError:  # its advice (--noresume) would drop the finished points
+            state = {"error": f"no checkpoint in {self._path('latest')} restores"}
         if state is not None and state.get("point") == index:
             model.rng.bit_generator.state = state["rng"]
             return state, latest
