@@ -89,35 +89,31 @@ class BaselineRun:
         return recovery.LatestState(self.run_dir, warn=self.log.plain, **items) if items else None
 
     def _saved(self, index, model):
-        """(progress saved for point `index`, its `_latest`), its values restored into
-        `model`; (None, None) if there is none, (None, `_latest`) if a restore was tried
-        and failed (the model may hold other values then: build it again).
+        """(progress saved for point `index` or None, whether `model` must be built again).
 
-        `latest_state.json`, the readable copy, says whose point the checkpoints are: a
-        previous point's (left by a stop between its end and their removal) are not
-        restored. Restoring sets the model's variables, optimizer slots and dropout
-        generator; the numpy generator comes from the state. Checkpoints that do not
-        restore this point cost the point, not the run: it starts over with a warning.
+        The state travels inside each `latest/` checkpoint (`recovery.LatestState`), so it
+        is found without `latest_state.json`. Restoring sets the model's variables,
+        optimizer slots and dropout generator; the numpy generator comes from the state.
+        Checkpoints of another point (left by a stop between a point's end and their
+        removal) or that do not restore cost this point, not the run: a warning, and it
+        starts over from a model built again (the restore may have set some values).
         """
-        copy = self._path("latest_state.json")
-        if not model.checkpoint_items() or not os.path.exists(copy):
-            return None, None
-        try:
-            if run_folder.read_json(copy, "").get("point") != index:
-                return None, None
-        except run_folder.FolderConflict:
-            return None, None
         latest = self._latest(model)
+        if latest is None:
+            return None, False
         try:
             state = latest.load()
         except recovery.StateError:  # its advice (--noresume) would drop the finished points
             state = {"error": f"no checkpoint in {self._path('latest')} restores"}
-        if state is not None and state.get("point") == index:
+        if state is None:
+            return None, False
+        if state.get("point") == index:
             model.rng.bit_generator.state = state["rng"]
-            return state, latest
-        why = (state or {}).get("error", "it holds no state of this point")
+            return state, False
+        why = state.get("error") or (f"{self._path('latest')} holds grid point "
+                                     f"{state.get('point', -1) + 1}'s state")
         self.log.plain(f"warning: grid point {index + 1} starts over: {why}")
-        return None, latest
+        return None, True
 
     def _train_point(self, index, point, stop):
         """Trains one grid point; returns its results entry (ranks saved beside it).
@@ -131,12 +127,11 @@ class BaselineRun:
         model = self.cls(self.data, point, p.seed)
         label = ", ".join(f"{k}={v}" for k, v in point.items()) or "defaults"
         self.log("Grid point %d/%d: %s" % (index + 1, len(self.grid), label))
-        state, latest = self._saved(index, model)
+        state, rebuild = self._saved(index, model)
+        if rebuild:
+            model = self.cls(self.data, point, p.seed)
         if state is None:
-            if latest is not None:  # a failed restore may have set some of its values
-                model = self.cls(self.data, point, p.seed)
-            recovery.remove_latest(self.run_dir)  # before the manager reads the folder
-            latest = self._latest(model)
+            recovery.remove_latest(self.run_dir)
             state = {"point": index, "epoch": -1, "stale": 0, "kept": {},
                      "entry": {"point": point, "config": model.config, "epochs": [],
                                "stopped_epoch": None},
@@ -144,6 +139,7 @@ class BaselineRun:
         else:
             self.log("Resumed grid point %d/%d after epoch %d/%d"
                      % (index + 1, len(self.grid), state["epoch"], self.epochs))
+        latest = self._latest(model)  # after the removal: its manager reads the folder
         entry, best = state["entry"], state["best"]
         kept = {t: np.asarray(r, np.int64) for t, r in state["kept"].items()}  # ranks there
         stale = state["stale"]                                # tests since a better valid

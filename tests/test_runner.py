@@ -262,3 +262,28 @@ def test_a_damaged_point_state_costs_the_point_not_the_run(monkeypatch, tiny_dat
     assert "Resumed: 1 of 3 grid points done" in out
     assert "warning: grid point 2 starts over: no checkpoint in" in out
     assert comparable(resumed) == comparable(uninterrupted)
+
+
+def test_a_lost_latest_state_json_resumes_from_the_checkpoints_alone(monkeypatch, tiny_data_dir,
+                                                                      tmp_path):
+    """Each checkpoint carries the point's state, as SelfGNN's do: the readable copy is
+    not needed to resume."""
+    flags = dict(model="bprmf", epoch=4, tstEpoch=1)
+    uninterrupted, _ = run(tiny_data_dir, tmp_path / "whole", **flags)
+    cls = baselines.model_class("bprmf")
+    train_epoch, calls = cls.train_epoch, []
+
+    def interrupted(self, epoch):
+        calls.append(epoch)
+        if len(calls) == 7:                      # point 2/3, epoch 2
+            os.kill(os.getpid(), signal.SIGTERM)
+        return train_epoch(self, epoch)
+
+    monkeypatch.setattr(cls, "train_epoch", interrupted)
+    with pytest.raises(runner.recovery.StopRequested):
+        run(tiny_data_dir, tmp_path / "cut", **flags)
+    monkeypatch.setattr(cls, "train_epoch", train_epoch)
+    (tmp_path / "cut" / "tiny" / "latest_state.json").unlink()
+    resumed, out = run(tiny_data_dir, tmp_path / "cut", **flags)
+    assert "Resumed grid point 2/3 after epoch 2/4" in out
+    assert comparable(resumed) == comparable(uninterrupted)
