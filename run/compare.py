@@ -93,8 +93,7 @@ def main(argv):
     passed = [FLAGS[n].serialize() for n in names if n not in hard | base]
     hard_passed = [FLAGS[n].serialize() for n in names if n in hard]
     baseline_passed = [FLAGS[n].serialize() for n in names if n in base]
-    # absolute: a run reads its flag file from wherever the launcher started it
-    runs_dir = os.path.abspath(os.path.join(FLAGS.out, "runs"))
+    runs_dir = launch.runs_folder(FLAGS.out)
     code = 0
     if not FLAGS.report_only:  # the flag files of running runs stay as they are
         runs = [(name, launch.write_flag_file(

@@ -52,8 +52,7 @@ def flag_files(grid, base, sweep_dir):
         combo = list(zip([n for n, _ in grid], values))
         name = run_name(combo)
         lines = list(base) + [f"--{n}={v}" for n, v in combo]
-        lines += [f"--out_dir={os.path.abspath(os.path.join(sweep_dir, 'runs'))}",
-                  f"--save_path={name}"]  # absolute: the launcher may start it elsewhere
+        lines += [f"--out_dir={launch.runs_folder(sweep_dir)}", f"--save_path={name}"]
         runs.append((name, launch.write_flag_file(
             os.path.join(sweep_dir, "flags", f"{name}.flags"), lines)))
     return runs
@@ -72,7 +71,7 @@ def main(argv):
             if FLAGS[n].present and n not in ("out_dir", "save_path")]
     sweep_dir = FLAGS.sweep_dir
     runs = flag_files(grid, base, sweep_dir)
-    todo = launch.unfinished(runs, os.path.join(sweep_dir, "runs"))
+    todo = launch.unfinished(runs, launch.runs_folder(sweep_dir))
     print(f"{len(runs)} runs, {len(runs) - len(todo)} finished before, {len(todo)} to run")
     return launch.launch(todo, sweep_dir, FLAGS.launcher, FLAGS.jobs, FLAGS.partition,
                          FLAGS.gpus, FLAGS.time, job_name="sweep")

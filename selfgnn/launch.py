@@ -32,6 +32,12 @@ def define_launch_flags(flag_values=flags.FLAGS):
     flags.DEFINE_string("time", "24:00:00", "SLURM time limit per task", flag_values=flag_values)
 
 
+def runs_folder(folder):
+    """`<folder>/runs`, absolute: a flag file names it as `--out_dir`, and the launcher may
+    start the run from any directory."""
+    return os.path.abspath(os.path.join(folder, "runs"))
+
+
 def write_flag_file(path, lines):
     """Writes one flag per line (`--name=value`) to `path`, making its folder."""
     os.makedirs(os.path.dirname(path), exist_ok=True)

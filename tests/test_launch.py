@@ -64,3 +64,9 @@ def test_slurm_script_has_one_task_per_flag_file(tmp_path):
     assert text.rstrip().endswith(f'{sys.executable} {launch.MAIN} '
                                   '--flagfile="${FLAGFILES[$SLURM_ARRAY_TASK_ID]}"')
     assert os.path.isdir(tmp_path / "logs")
+
+
+def test_runs_folder_is_absolute_under_the_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert launch.runs_folder("rel") == str(tmp_path / "rel" / "runs")
+    assert launch.runs_folder(str(tmp_path / "abs")) == str(tmp_path / "abs" / "runs")
