@@ -235,12 +235,12 @@ def test_sigterm_through_run_main_exits_143_and_the_same_command_resumes(tiny_da
     assert comparable(results[0]) == comparable(results[1])
 
 
-def test_a_damaged_point_state_costs_the_point_not_the_run(monkeypatch, tiny_data_dir,
-                                                           tmp_path):
-    """Every checkpoint of the stopped point damaged: a warning, the point trains again
-    from its first epoch, the finished point is kept, and the numbers are unchanged."""
-    flags = dict(model="bprmf", epoch=4, tstEpoch=1)
-    uninterrupted, _ = run(tiny_data_dir, tmp_path / "whole", **flags)
+BPRMF_FLAGS = dict(model="bprmf", epoch=4, tstEpoch=1)
+
+
+def stop_bprmf_in_its_second_point(monkeypatch, tiny_data_dir, out_dir):
+    """Runs BPR-MF (3 points of 4 epochs) into `out_dir` until SIGTERM in point 2's epoch
+    2 stops it after that epoch."""
     cls = baselines.model_class("bprmf")
     train_epoch, calls = cls.train_epoch, []
 
@@ -252,13 +252,21 @@ def test_a_damaged_point_state_costs_the_point_not_the_run(monkeypatch, tiny_dat
 
     monkeypatch.setattr(cls, "train_epoch", interrupted)
     with pytest.raises(runner.recovery.StopRequested):
-        run(tiny_data_dir, tmp_path / "cut", **flags)
+        run(tiny_data_dir, out_dir, **BPRMF_FLAGS)
     monkeypatch.setattr(cls, "train_epoch", train_epoch)
+
+
+def test_a_damaged_point_state_costs_the_point_not_the_run(monkeypatch, tiny_data_dir,
+                                                           tmp_path):
+    """Every checkpoint of the stopped point damaged: a warning, the point trains again
+    from its first epoch, the finished point is kept, and the numbers are unchanged."""
+    uninterrupted, _ = run(tiny_data_dir, tmp_path / "whole", **BPRMF_FLAGS)
+    stop_bprmf_in_its_second_point(monkeypatch, tiny_data_dir, tmp_path / "cut")
     latest = tmp_path / "cut" / "tiny" / "latest"
     for path in latest.iterdir():
         if path.name.startswith("ckpt-"):
             path.write_bytes(b"damaged")
-    resumed, out = run(tiny_data_dir, tmp_path / "cut", **flags)
+    resumed, out = run(tiny_data_dir, tmp_path / "cut", **BPRMF_FLAGS)
     assert "Resumed: 1 of 3 grid points done" in out
     assert "warning: grid point 2 starts over: no checkpoint in" in out
     assert comparable(resumed) == comparable(uninterrupted)
@@ -268,22 +276,9 @@ def test_a_lost_latest_state_json_resumes_from_the_checkpoints_alone(monkeypatch
                                                                       tmp_path):
     """Each checkpoint carries the point's state, as SelfGNN's do: the readable copy is
     not needed to resume."""
-    flags = dict(model="bprmf", epoch=4, tstEpoch=1)
-    uninterrupted, _ = run(tiny_data_dir, tmp_path / "whole", **flags)
-    cls = baselines.model_class("bprmf")
-    train_epoch, calls = cls.train_epoch, []
-
-    def interrupted(self, epoch):
-        calls.append(epoch)
-        if len(calls) == 7:                      # point 2/3, epoch 2
-            os.kill(os.getpid(), signal.SIGTERM)
-        return train_epoch(self, epoch)
-
-    monkeypatch.setattr(cls, "train_epoch", interrupted)
-    with pytest.raises(runner.recovery.StopRequested):
-        run(tiny_data_dir, tmp_path / "cut", **flags)
-    monkeypatch.setattr(cls, "train_epoch", train_epoch)
+    uninterrupted, _ = run(tiny_data_dir, tmp_path / "whole", **BPRMF_FLAGS)
+    stop_bprmf_in_its_second_point(monkeypatch, tiny_data_dir, tmp_path / "cut")
     (tmp_path / "cut" / "tiny" / "latest_state.json").unlink()
-    resumed, out = run(tiny_data_dir, tmp_path / "cut", **flags)
+    resumed, out = run(tiny_data_dir, tmp_path / "cut", **BPRMF_FLAGS)
     assert "Resumed grid point 2/3 after epoch 2/4" in out
     assert comparable(resumed) == comparable(uninterrupted)
