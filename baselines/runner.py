@@ -208,18 +208,9 @@ class BaselineRun:
                 folder.commit(start_over=mode != "resume")  # resume keeps latest/
                 self.log.open(self._path("log.txt"))
                 self.writer = tf.summary.create_file_writer(self._path("tensorboard"))
-            try:
+            with recovery.ending_recorded(self.results, self._path("results.json"), self.log):
                 with recovery.writing(self.run_dir, tf_errors=False):
                     return self._run_grid()
-            except (recovery.StopRequested, recovery.WriteError) as e:
-                stopped = isinstance(e, recovery.StopRequested)
-                self.results.update(status="stopped" if stopped else "failed", error=str(e))
-                try:
-                    self._write()
-                    self.log(str(e))
-                except recovery.WriteError:
-                    pass  # the disk is still full: the error itself is what matters
-                raise
 
     def _run_grid(self):
         p = self.params

@@ -63,6 +63,28 @@ def writing(path, tf_errors=True):
         raise _write_error(path, e.message.strip().splitlines()[0]) from e
 
 
+@contextlib.contextmanager
+def ending_recorded(results, path, log):
+    """Records how a run ended early, then lets the error go on.
+
+    A StopRequested, NonFiniteError or WriteError inside the block sets `results`'
+    status ("stopped" for a signal, else "failed") and error, writes them to the JSON
+    file `path` and logs the message. If that write fails too (the disk is still
+    full), the original error is what is raised: it is the one that explains the run.
+    """
+    try:
+        yield
+    except (StopRequested, NonFiniteError, WriteError) as e:
+        results.update(status="stopped" if isinstance(e, StopRequested) else "failed",
+                       error=str(e))
+        try:
+            write_json_atomic(path, results)
+            log(str(e))
+        except (WriteError, OSError):
+            pass
+        raise
+
+
 def write_atomic(path, write, binary=False):
     """`write(file)` to a temporary file, synced, then renamed over `path`; the temporary
     file is removed if anything fails, and an OS failure is one WriteError."""

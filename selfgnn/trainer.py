@@ -242,22 +242,14 @@ class Trainer:
     def _train(self, start, mid):
         """The epochs from `start` (inside epoch `start` at `mid`), then `_finish`."""
         self.results["status"] = "running"
-        try:
+        with recovery.ending_recorded(self.results, self.outputs.path("results.json"),
+                                      self.log):
             with recovery.writing(self.run_dir, tf_errors=False):  # log lines too
                 with self.stop:
                     for ep in range(start, self.params.epoch):
                         self._epoch(ep, mid if mid and mid["epoch"] == ep else None)
                         mid = None
                 return self._finish()
-        except (recovery.StopRequested, recovery.NonFiniteError, recovery.WriteError) as e:
-            status = {recovery.StopRequested: "stopped"}.get(type(e), "failed")
-            self.results.update(status=status, error=str(e))
-            try:
-                self.outputs.write_results(self.results)
-                self.log(str(e))
-            except (recovery.WriteError, OSError):
-                pass  # the disk is still full: the error itself is what matters
-            raise
 
     def _finish(self):
         """The final test, the `max` line, the TF1 export and the finished results."""

@@ -137,6 +137,38 @@ def test_a_failed_write_is_one_error_and_leaves_the_old_file(tmp_path):
     assert json.loads(open(path).read()) == {"a": 1}
 
 
+@pytest.mark.parametrize("error, status", [
+    (recovery.StopRequested("stopped by signal 15", signal.SIGTERM), "stopped"),
+    (recovery.NonFiniteError("NaN in preLoss"), "failed"),
+    (recovery.WriteError("cannot write x"), "failed")])
+def test_an_early_end_is_recorded_written_logged_and_raised(tmp_path, error, status):
+    path, lines = str(tmp_path / "results.json"), []
+    results = {"status": "running", "epochs": [1]}
+    with pytest.raises(type(error)) as raised:
+        with recovery.ending_recorded(results, path, lines.append):
+            raise error
+    assert raised.value is error
+    want = {"status": status, "epochs": [1], "error": str(error)}
+    assert results == want and json.loads(open(path).read()) == want
+    assert lines == [str(error)]
+
+
+def test_an_early_end_keeps_its_own_error_when_the_record_cannot_be_written(tmp_path):
+    lines = []
+    with pytest.raises(recovery.StopRequested):  # not the FileNotFoundError of the write
+        with recovery.ending_recorded({}, str(tmp_path / "gone" / "results.json"), lines.append):
+            raise recovery.StopRequested("stopped", signal.SIGINT)
+    assert lines == [] and not os.path.exists(tmp_path / "gone")
+
+
+def test_other_errors_pass_through_unrecorded(tmp_path):
+    results, path = {"status": "running"}, str(tmp_path / "results.json")
+    with pytest.raises(KeyError):
+        with recovery.ending_recorded(results, path, print):
+            raise KeyError("a bug")
+    assert results == {"status": "running"} and not os.path.exists(path)
+
+
 def test_results_are_strict_json():
     assert recovery.strict({"a": [1.0, float("nan")], "b": {"c": float("inf")}, "d": "x"}) == {
         "a": [1.0, None], "b": {"c": None}, "d": "x"}
