@@ -58,11 +58,12 @@ def run_local(todo, folder, jobs, say=None):
     """
     os.makedirs(os.path.join(folder, "logs"), exist_ok=True)
     say = say or (lambda line: print(line, flush=True))
-    lock, done, started = threading.Lock(), [], time.time()
+    lock, done, fresh = threading.Lock(), [], []
 
     def one(item):
         name, path = item
         log_path = os.path.join(folder, "logs", f"{name}.log")
+        resumed = resumes(os.path.join(runs_folder(folder), name))
         begin = time.time()
         with lock:
             say(f"started {name} (log {log_path})")
@@ -71,31 +72,44 @@ def run_local(todo, folder, jobs, say=None):
             log.flush()
             code = subprocess.run([sys.executable, MAIN, f"--flagfile={path}"],
                                   stdout=log, stderr=subprocess.STDOUT).returncode
+        seconds = time.time() - begin
         with lock:
             done.append(name)
-            say(progress(name, code, time.time() - begin, len(done), len(todo),
-                         time.time() - started, jobs))
+            if code == 0 and not resumed:
+                fresh.append(seconds)
+            say(progress(name, code, seconds, len(done), len(todo), fresh, jobs, resumed))
         return name, code
 
     with futures.ThreadPoolExecutor(jobs) as pool:
         return dict(pool.map(one, todo))
 
 
-def progress(name, code, seconds, done, total, elapsed, jobs):
+def resumes(run_dir):
+    """Whether an earlier attempt left state in `run_dir`: its results.json or `latest/`
+    (the run resumes from there)."""
+    return (recovery.run_status(run_dir) is not None
+            or os.path.isdir(os.path.join(run_dir, "latest")))
+
+
+def progress(name, code, seconds, done, total, fresh, jobs, resumed=False):
     """The line of a run that ended, e.g. 'a finished in 3.2 min; 4/10 done, 6 left, about
     0.5 h more at the pace so far'.
 
-    `elapsed`: wall seconds since the first run started. The time left is elapsed x left /
-    max(done, jobs): the wall time per finished run, the runs still going in parallel
-    counted while fewer than `jobs` have ended. Runs of different models take very
-    different times, so it is a rough guide.
+    `fresh`: the seconds of each run that ended well after starting from nothing. The
+    time left is their mean x left / `jobs`. A resumed run (marked so in its line) only
+    finished what an earlier attempt left, and a failed one may have stopped at once:
+    neither says how long a run takes, so with no fresh run yet the line gives no time
+    left. Runs of different models take very different times: it is a rough guide.
     """
     state = "finished" if code == 0 else f"FAILED (exit code {code})"
-    line = f"{name} {state} in {seconds / 60:.1f} min; {done}/{total} done"
+    line = (f"{name} {state} in {seconds / 60:.1f} min{' (resumed)' if resumed else ''}; "
+            f"{done}/{total} done")
     left = total - done
     if left:
-        hours = elapsed * left / max(done, jobs) / 3600
-        line += f", {left} left, about {hours:.1f} h more at the pace so far"
+        line += f", {left} left"
+        if fresh:
+            hours = sum(fresh) / len(fresh) * left / jobs / 3600
+            line += f", about {hours:.1f} h more at the pace so far"
     return line
 
 

@@ -8,14 +8,26 @@ from selfgnn import launch
 
 
 def test_progress_lines_by_hand():
-    # 2400 s for 4 runs at 2 a time: 600 s of wall time per run, 6 left -> 1.0 h
-    assert launch.progress("a", 0, 192, 4, 10, 2400, 2) == (
-        "a finished in 3.2 min; 4/10 done, 6 left, about 1.0 h more at the pace so far")
-    # one of two parallel runs ended after 600 s: the other counts, 600 * 4 / 2 s = 0.33 h
-    assert launch.progress("b", 3, 60, 1, 5, 600, 2) == (
-        "b FAILED (exit code 3) in 1.0 min; 1/5 done, 4 left, about 0.3 h more at the pace "
-        "so far")
-    assert launch.progress("c", 0, 30, 5, 5, 900, 2) == "c finished in 0.5 min; 5/5 done"
+    # fresh runs of 300, 600, 900 and 600 s: 600 s a run, 6 left at 2 a time -> 0.5 h
+    assert launch.progress("a", 0, 192, 4, 10, [300, 600, 900, 600], 2) == (
+        "a finished in 3.2 min; 4/10 done, 6 left, about 0.5 h more at the pace so far")
+    assert launch.progress("b", 0, 600, 1, 5, [600], 2) == (
+        "b finished in 10.0 min; 1/5 done, 4 left, about 0.3 h more at the pace so far")
+    # no run has ended well from a fresh start: no time left is guessed
+    assert launch.progress("c", 3, 60, 1, 5, [], 2) == (
+        "c FAILED (exit code 3) in 1.0 min; 1/5 done, 4 left")
+    assert launch.progress("d", 0, 60, 2, 5, [], 2, resumed=True) == (
+        "d finished in 1.0 min (resumed); 2/5 done, 3 left")
+    assert launch.progress("e", 0, 30, 5, 5, [900], 2) == "e finished in 0.5 min; 5/5 done"
+
+
+def test_resumes_sees_an_earlier_attempts_state(tmp_path):
+    assert not launch.resumes(str(tmp_path / "never"))
+    (tmp_path / "between_points").mkdir()
+    (tmp_path / "between_points" / "results.json").write_text('{"status": "stopped"}')
+    (tmp_path / "mid_epoch" / "latest").mkdir(parents=True)
+    assert launch.resumes(str(tmp_path / "between_points"))
+    assert launch.resumes(str(tmp_path / "mid_epoch"))
 
 
 @pytest.fixture
@@ -43,9 +55,12 @@ def test_run_local_runs_each_flag_file_and_reports_as_runs_end(tmp_path, fake_ma
     log = (tmp_path / "logs" / "bad.log").read_text().splitlines()
     assert log[0].startswith("== ") and log[0].endswith(f"run/main.py --flagfile={flag_file}")
     assert log[1:] == [f"flag file {flag_file}"]
+    (tmp_path / "runs" / "bad" / "latest").mkdir(parents=True)  # as a stopped run leaves
     launch.run_local(todo[1:2], str(tmp_path), 1, say=lines.append)  # a second attempt
     again = (tmp_path / "logs" / "bad.log").read_text().splitlines()
     assert again[:2] == log and again[2].startswith("== ") and len(again) == 4
+    assert lines[-1].startswith("bad FAILED (exit code 3) in ") and lines[-1].endswith(
+        " min (resumed); 1/1 done")
 
 
 def test_launch_exits_1_when_a_run_fails_and_names_it(tmp_path, fake_main, capsys):
