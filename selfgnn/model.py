@@ -8,7 +8,7 @@ import collections
 
 import tensorflow as tf
 
-from selfgnn import distribute, layers, losses, sequence_branch
+from selfgnn import distribute, layers, losses, propagation, sequence_branch
 
 NodeEmbeddings = collections.namedtuple(
     "NodeEmbeddings", ["user_short", "item_short", "final_user", "final_item"])
@@ -23,7 +23,7 @@ class SelfGNN(tf.Module):
     MAX_TIME = 1  # `self.maxTime = 1` in `prepareGlobalData`; timeEmbed is [MAX_TIME + 1, d]
     FAST_KERNELS = True
     """Graph propagation as sorted sparse segment sums with paired gradients
-    (`layers.BipartiteGraph`: the same bits on every CPU run) and the node attention's
+    (`propagation.BipartiteGraph`: the same bits on every CPU run) and the node attention's
     mean over graphs reassociated with its own gradient; `PlainSelfGNN` is the plain
     path, kept as the reference the tests compare against."""
 
@@ -36,7 +36,7 @@ class SelfGNN(tf.Module):
         self.params = params
         self.num_users, self.num_items = int(num_users), int(num_items)
         if self.FAST_KERNELS:
-            self.graphs = [layers.BipartiteGraph(u, i, num_users, num_items, params.jit_compile)
+            self.graphs = [propagation.BipartiteGraph(u, i, num_users, num_items, params.jit_compile)
                            for u, i in graph_edges]
         else:
             self.edges = [(tf.constant(u, tf.int32), tf.constant(i, tf.int32))
@@ -98,8 +98,8 @@ class SelfGNN(tf.Module):
             return (layers.leaky_relu(graph.to_users(item_rows), leaky),
                     layers.leaky_relu(graph.to_items(user_rows), leaky))
         u_of_edge, i_of_edge = self.edges[k]
-        return (layers.propagate(item_rows, i_of_edge, u_of_edge, self.num_users, leaky),
-                layers.propagate(user_rows, u_of_edge, i_of_edge, self.num_items, leaky))
+        return (propagation.propagate(item_rows, i_of_edge, u_of_edge, self.num_users, leaky),
+                propagation.propagate(user_rows, u_of_edge, i_of_edge, self.num_items, leaky))
 
     def dropout_masks(self):
         """The LSTM's output-dropout masks of one training step: G masks [U, d], then G
