@@ -36,7 +36,8 @@ class SelfGNN(tf.Module):
         self.params = params
         self.num_users, self.num_items = int(num_users), int(num_items)
         if self.FAST_KERNELS:
-            self.graphs = [propagation.BipartiteGraph(u, i, num_users, num_items, params.jit_compile)
+            self.graphs = [propagation.BipartiteGraph(u, i, num_users, num_items,
+                                                      params.jit_compile)
                            for u, i in graph_edges]
         else:
             self.edges = [(tf.constant(u, tf.int32), tf.constant(i, tf.int32))
