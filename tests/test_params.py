@@ -1,4 +1,4 @@
-"""Flags: the original's names and defaults, presets applied, flag files, bounds."""
+"""Flags: the original's names and defaults, presets, flag files, bounds."""
 import math
 import re
 
@@ -32,6 +32,22 @@ def test_every_original_flag_with_its_default():
     for name, default in ORIGINAL_DEFAULTS.items():
         assert getattr(p, name) == default, name
     assert p.decay_step == 10000 // 512
+
+
+@pytest.mark.parametrize("data,expected", [
+    ("amazon", dict(reg=1e-2, lr=1e-3, ssl_reg=1e-6, epoch=150, sslNum=80, graphNum=5,
+                    pred_num=0, gnn_layer=3, att_layer=4, testSize=1000, save_path="amazon")),
+    ("gowalla", dict(lr=2e-3, sslNum=40, graphNum=3, gnn_layer=2, att_layer=1, ssldim=48,
+                     pred_num=5, save_path="gowalla")),
+    ("movielens", dict(sslNum=90, graphNum=6, gnn_layer=2, att_layer=3, ssldim=48, temp=1,
+                       save_path="movie6")),
+    ("yelp", dict(ssl_reg=1e-7, graphNum=12, gnn_layer=3, att_layer=2, sslNum=40, lr=1e-3,
+                  save_path="yelp12")),
+])
+def test_presets_reproduce_the_shell_scripts(data, expected):
+    p = parse([f"--data={data}"])
+    for name, value in expected.items():
+        assert getattr(p, name) == value, name
 
 
 def test_explicit_flag_beats_preset_and_flagfile_counts_as_explicit(tmp_path):
