@@ -1,0 +1,67 @@
+"""The run records kept in docs/results (run/archive.py) and the tables that quote them.
+
+Each record must be a whole finished run whose per-user file gives its reported
+numbers, and every row of the ml-1m table in docs/comparisons.md must be what
+`run/report.py docs/results/ml-1m/runs --seeds_only` computes from those records.
+"""
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+
+from selfgnn import aggregate, recovery, seed_table
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "docs", "results")
+RECORDS = recovery.results_files(RESULTS)
+
+
+def test_there_are_records():
+    assert len(RECORDS) >= 1, f"no results.json under {RESULTS}"
+
+
+@pytest.mark.parametrize("path", RECORDS, ids=lambda p: os.path.relpath(os.path.dirname(p),
+                                                                        RESULTS))
+def test_record_is_a_finished_run_that_its_per_user_file_reproduces(path):
+    with open(path, encoding="utf-8") as f:
+        results = json.load(f)
+    assert results["status"] == "finished"
+    with open(os.path.join(os.path.dirname(path), recovery.PER_USER), encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    best = results["best"]
+    assert {int(r["epoch"]) for r in rows} == {best["epoch"]}
+    assert len({r["user"] for r in rows}) == len(rows)
+    for metric in ("HR10", "NDCG10", "HR20", "NDCG20"):
+        per_user = np.array([float(r[metric]) for r in rows])
+        assert per_user.mean() == pytest.approx(best[metric], abs=1e-12), metric
+    ranks = np.array([int(r["rank"]) for r in rows])
+    assert np.array_equal(ranks < 10, np.array([float(r["HR10"]) for r in rows]) == 1.0)
+
+
+def documented_rows(page, title):
+    """{(model, protocol, seeds): cells} of the Markdown table under heading `title`."""
+    with open(os.path.join(ROOT, "docs", page), encoding="utf-8") as f:
+        text = f.read()
+    assert title in text, f"{page}: no section {title!r}"
+    section = text.split(title, 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and len(cells) >= 5 and cells[2].isdigit():
+            rows[tuple(cells[:3])] = cells[3:]
+    return rows
+
+
+def test_ml_1m_table_is_what_the_records_give():
+    records = [p for p in RECORDS if os.sep + "ml-1m" + os.sep in p]
+    rows = aggregate.group_runs(records)
+    documented = documented_rows("comparisons.md", "## Measured: ml-1m")
+    assert len(documented) == len(rows)
+    for row in rows:
+        cells, p = row.cells(), seed_table.p_values(row, rows)
+        want = [seed_table.cell(cells["HR10"]), seed_table.cell(cells["NDCG10"]),
+                seed_table.p_cell(p["HR10"]), seed_table.p_cell(p["NDCG10"])]
+        key = (row.label, row.protocol, str(len(row.runs)))
+        assert documented.get(key) == want, key
