@@ -1,8 +1,12 @@
 """run/archive.py: the record of finished runs, copied as a user runs it."""
+import io
 import json
 import os
+import shutil
 import subprocess
 import sys
+
+import pytest
 
 from tests import scripts
 
@@ -88,3 +92,56 @@ def test_command_line_errors(tmp_path):
     empty = cli(tmp_path, tmp_path / "dest")
     assert empty.returncode == 2 and "no results.json under" in empty.stderr
     assert not (tmp_path / "dest").exists()
+
+
+def test_kept_grid_points_resume_to_the_uninterrupted_numbers(monkeypatch, tiny_data_dir,
+                                                               tmp_path):
+    """A BPR-MF run stopped in its second grid point: its first point, kept with
+    --unfinished and copied into an empty folder, makes the same command train only the
+    points left and end with the uninterrupted run's numbers."""
+    import signal
+
+    import baselines
+    from baselines import runner
+    from selfgnn import logs, main_flags
+
+    def run(out_dir):
+        p = main_flags.preset_params("tiny", data_dir=str(tiny_data_dir), out_dir=str(out_dir),
+                                      model="bprmf", epoch=2, tstEpoch=1, protocol="clean")
+        return runner.run(p, logger=logs.Logger(io.StringIO()))
+
+    whole = run(tmp_path / "whole")
+    cls = baselines.model_class("bprmf")
+    train_epoch, calls = cls.train_epoch, []
+
+    def stop_in_the_second_point(self, epoch):
+        calls.append(epoch)
+        if len(calls) == 3:  # point 2, epoch 0
+            os.kill(os.getpid(), signal.SIGTERM)
+        return train_epoch(self, epoch)
+
+    monkeypatch.setattr(cls, "train_epoch", stop_in_the_second_point)
+    with pytest.raises(runner.recovery.StopRequested, match="grid point 2/3"):
+        run(tmp_path / "stopped")
+    monkeypatch.setattr(cls, "train_epoch", train_epoch)
+    kept = tmp_path / "kept"
+    assert archive.main([str(tmp_path / "stopped"), str(tmp_path / "dest"),
+                         "--unfinished", str(kept)]) == 0
+    assert sorted(os.listdir(kept / "tiny")) == ["config.json", "grid", "log.txt",
+                                                 "results.json"]
+    assert os.listdir(kept / "tiny" / "grid") == ["point0_ranks.npy"]
+    assert not (tmp_path / "dest").exists()
+    shutil.copytree(kept / "tiny", tmp_path / "again" / "tiny")
+    again = run(tmp_path / "again")
+    assert again["status"] == "finished"
+    for key in ("best", "chosen", "final_test"):
+        assert again[key] == whole[key], key
+    for a, b in zip(again["grid"], whole["grid"]):
+        for ea, eb in zip(a["epochs"], b["epochs"]):
+            assert (ea["train"], ea["valid"], ea["test"]) == (eb["train"], eb["valid"], eb["test"])
+    assert ((tmp_path / "again" / "tiny" / "per_user.csv").read_text()
+            == (tmp_path / "whole" / "tiny" / "per_user.csv").read_text())
+    assert "Resumed: 1 of 3 grid points done" in (tmp_path / "again" / "tiny" / "log.txt").read_text()
+    assert archive.main([str(tmp_path / "again"), str(tmp_path / "dest"),
+                         "--unfinished", str(kept)]) == 0
+    assert not (kept / "tiny").exists() and (tmp_path / "dest" / "tiny" / "per_user.csv").exists()

@@ -3,6 +3,8 @@
 Each record must be a whole finished run whose per-user file gives its reported
 numbers, and every row of the ml-1m table in docs/comparisons.md must be what
 `run/report.py docs/results/ml-1m/runs --seeds_only` computes from those records.
+An unfinished run kept for its finished grid points (`<data>/unfinished/<run>`) must
+hold the ranks of each of them.
 """
 import csv
 import json
@@ -15,11 +17,16 @@ from selfgnn import aggregate, recovery, seed_table
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "docs", "results")
-RECORDS = recovery.results_files(RESULTS)
+KEPT = recovery.results_files(RESULTS)
+RECORDS = [p for p in KEPT if os.path.basename(os.path.dirname(os.path.dirname(p))) == "runs"]
+"""Finished runs: `<data>/runs/<run>/results.json`."""
+POINTS = [p for p in KEPT if os.path.basename(os.path.dirname(os.path.dirname(p))) == "unfinished"]
+"""Finished grid points of unfinished runs (`run/archive.py --unfinished`)."""
 
 
-def test_there_are_records():
+def test_there_are_records_and_nothing_else():
     assert len(RECORDS) >= 1, f"no results.json under {RESULTS}"
+    assert sorted(RECORDS + POINTS) == sorted(KEPT)
 
 
 @pytest.mark.parametrize("path", RECORDS, ids=lambda p: os.path.relpath(os.path.dirname(p),
@@ -65,3 +72,16 @@ def test_ml_1m_table_is_what_the_records_give():
                 seed_table.p_cell(p["HR10"]), seed_table.p_cell(p["NDCG10"])]
         key = (row.label, row.protocol, str(len(row.runs)))
         assert documented.get(key) == want, key
+
+
+@pytest.mark.parametrize("path", POINTS, ids=lambda p: os.path.relpath(os.path.dirname(p),
+                                                                       RESULTS))
+def test_unfinished_copy_holds_its_finished_points(path):
+    with open(path, encoding="utf-8") as f:
+        results = json.load(f)
+    assert results["status"] != "finished" and results["grid"]
+    folder = os.path.dirname(path)
+    for i, entry in enumerate(results["grid"]):
+        ranks = np.load(os.path.join(folder, "grid", f"point{i}_ranks.npy"))
+        assert ranks.shape == (results["data"]["test_users"],)
+        assert entry["best_valid_epoch"] is not None
