@@ -3,11 +3,15 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
 import pytest
 
+import baselines
+from baselines import runner
+from selfgnn import launch, logs, main_flags
 from tests import scripts
 
 archive = scripts.load("run/archive.py", "archive_script")
@@ -69,7 +73,6 @@ def test_replace_drops_a_record_file_the_run_no_longer_has(tmp_path):
 
 def test_archived_runs_are_finished_runs_for_compare(tmp_path):
     """Copied back into a runs folder, a record counts as finished: compare.py skips it."""
-    from selfgnn import launch
     runs, dest = tmp_path / "runs", tmp_path / "dest"
     make_run(runs, "a-seed100", "finished")
     archive.main([str(runs), str(dest)])
@@ -99,12 +102,6 @@ def test_kept_grid_points_resume_to_the_uninterrupted_numbers(monkeypatch, tiny_
     """A BPR-MF run stopped in its second grid point: its first point, kept with
     --unfinished and copied into an empty folder, makes the same command train only the
     points left and end with the uninterrupted run's numbers."""
-    import signal
-
-    import baselines
-    from baselines import runner
-    from selfgnn import logs, main_flags
-
     def run(out_dir):
         p = main_flags.preset_params("tiny", data_dir=str(tiny_data_dir), out_dir=str(out_dir),
                                       model="bprmf", epoch=2, tstEpoch=1, protocol="clean")
