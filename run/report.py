@@ -11,7 +11,8 @@ protocol table says, per run, how its numbers were obtained: the epochs, the rul
 that chose the reported epoch (test NDCG, the original's, or the validation item),
 and the test history (`original`: the history includes the test item, see the
 README's *The test history*; `exclude_target`). `--plot` adds `report.png`, a
-grouped bar chart per data set (needs matplotlib).
+grouped bar chart per data set (needs matplotlib); `--metrics HR10,NDCG10` keeps only
+those columns in the Markdown tables; `--seeds_only` writes only the table across seeds.
 """
 import json
 import os
@@ -63,9 +64,10 @@ def describe(path):
     }
 
 
-def table(runs, compare):
+def table(runs, compare, metrics=METRICS):
     """(data sets, Markdown lines, CSV rows) of the paper-style table; `compare` maps a
-    run's data set to the published one to put beside it (default: the same name)."""
+    run's data set to the published one to put beside it (default: the same name). The
+    Markdown columns are `metrics`'; the CSV rows hold all of METRICS."""
     datasets = list(dict.fromkeys(run["dataset"] for run in runs))
     paper = {d: compare.get(d, d) for d in datasets}
     rows = []  # (label, source, {dataset: values})
@@ -76,10 +78,10 @@ def table(runs, compare):
         rows.append((model, source, {d: p[0] if p else None for d, p in cells.items()}))
     selfgnn = {d: (published.load(paper[d], "SelfGNN") or [None])[0] for d in datasets}
     head = ["model"] + [f"{seed_table.group(d, compare)} {published.LABELS[m]}"
-                        for d in datasets for m in METRICS]
+                        for d in datasets for m in metrics]
     md_rows, out_csv = [], []
     for label, source, cells in rows:
-        shown = [f"{cells[d][m]:.3f}" if cells[d] else "" for d in datasets for m in METRICS]
+        shown = [f"{cells[d][m]:.3f}" if cells[d] else "" for d in datasets for m in metrics]
         md_rows.append([LABELS.get(label, label + " (paper)")] + shown)
         for d in datasets:
             if cells[d]:
@@ -88,7 +90,7 @@ def table(runs, compare):
     for run in runs:
         shown = []
         for d in datasets:
-            for m in METRICS:
+            for m in metrics:
                 if run["dataset"] != d:
                     shown.append("")
                     continue
@@ -106,8 +108,8 @@ def table(runs, compare):
     return datasets, tables.markdown(head, md_rows), out_csv
 
 
-def markdown(runs, compare, seed_lines=()):
-    datasets, lines, _ = table(runs, compare)
+def markdown(runs, compare, seed_lines=(), metrics=METRICS):
+    datasets, lines, _ = table(runs, compare, metrics)
     missing = [d for d in datasets if not published.load(compare.get(d, d))]
     text = ["# This port beside the published numbers", "",
             "Cells of this port's rows: the value, then (in brackets) its difference to the "
@@ -170,7 +172,17 @@ def parse_compare(text):
     return data, paper
 
 
-USAGE = "usage: python run/report.py RUN [RUN ...] [--out DIR] [--compare DATA=PAPER] [--plot]"
+def parse_metrics(names):
+    """The `--metrics` list, checked, in METRICS' order."""
+    unknown = [m for m in names if m not in METRICS]
+    if unknown or not names:
+        raise ValueError(f"--metrics {','.join(names)}: expected a comma-separated list of "
+                         f"{', '.join(METRICS)}")
+    return tuple(m for m in METRICS if m in names)
+
+
+USAGE = ("usage: python run/report.py RUN [RUN ...] [--out DIR] [--compare DATA=PAPER] "
+         "[--metrics HR10,NDCG10] [--plot]")
 
 
 def parse_args(argv):
@@ -185,6 +197,8 @@ def parse_args(argv):
     flags.DEFINE_bool("seeds_only", False, "only the table across seeds (finished runs grouped "
                       "by configuration)", flag_values=fv)
     flags.DEFINE_string("name", "report", "file name stem of the outputs", flag_values=fv)
+    flags.DEFINE_list("metrics", list(METRICS), "the metric columns of the Markdown tables "
+                      "(the CSV files hold all of them)", flag_values=fv)
     runs = fv(["report.py"] + list(argv))[1:]
     if not runs and not fv.help:
         raise flags.Error("expected at least one run folder, folder of runs or results.json")
@@ -200,6 +214,7 @@ def main(argv=None):
     args, runs_given = parsed
     try:
         compare = dict(parse_compare(text) for text in args.compare)
+        metrics = parse_metrics(args.metrics)
         paths = find_runs(runs_given)
         runs = [] if args.seeds_only else [describe(path) for path in paths]
         seeds = aggregate.group_runs(paths)
@@ -208,7 +223,7 @@ def main(argv=None):
         return 2
     os.makedirs(args.out, exist_ok=True)
     stem = os.path.join(args.out, args.name)
-    seed_lines, seed_rows = seed_table.build(seeds, compare)
+    seed_lines, seed_rows = seed_table.build(seeds, compare, metrics)
     if args.seeds_only:
         if not seeds:
             print("error: no finished run to tabulate", file=sys.stderr)
@@ -216,7 +231,7 @@ def main(argv=None):
         text = seed_table.markdown(seeds, compare, seed_lines)
         tables.write_csv(stem + ".csv", seed_rows)
     else:
-        text = markdown(runs, compare, seed_lines)
+        text = markdown(runs, compare, seed_lines, metrics)
         tables.write_csv(stem + ".csv", table(runs, compare)[2])
         tables.write_csv(stem + "_seeds.csv", seed_rows)
     with open(stem + ".md", "w", encoding="utf-8") as f:

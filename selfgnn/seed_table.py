@@ -52,21 +52,23 @@ def p_values(row, rows):
         return {m: "" for m in P_METRICS}
 
 
-def build(rows, compare):
+def build(rows, compare, metrics=METRICS):
     """(Markdown lines, CSV rows): per data set, the published rows, then each configuration
-    of ours (runs differing only in --seed) with mean ± std [95% CI] and paired p-values."""
+    of ours (runs differing only in --seed) with mean ± std [95% CI] and paired p-values.
+    The Markdown table shows the columns of `metrics` (a subset of METRICS, in their
+    order); the CSV rows hold all of them."""
     lines, out_csv = [], []
-    head = (["model", "protocol", "seeds"] + [published.LABELS[m] for m in METRICS]
+    head = (["model", "protocol", "seeds"] + [published.LABELS[m] for m in metrics]
             + [f"p {published.LABELS[m]} vs SelfGNN" for m in P_METRICS])
     for d in dict.fromkeys(r.dataset for r in rows):
         md_rows = [[LABELS.get(p["model"], p["model"] + " (paper)"), "paper", None]
-                   + [f"{p[m]:.3f}" for m in METRICS] + [None] * len(P_METRICS)
+                   + [f"{p[m]:.3f}" for m in metrics] + [None] * len(P_METRICS)
                    for p in published.load(compare.get(d, d))]
         mine = sorted((r for r in rows if r.dataset == d), key=row_order)
         for row in mine:
             cells, pvals = row.cells(), p_values(row, rows)
             md_rows.append([row.label, row.protocol, str(len(row.runs))]
-                           + [cell(cells[m]) for m in METRICS]
+                           + [cell(cells[m]) for m in metrics]
                            + [p_cell(v) for v in pvals.values()])
             out_csv.append(dict(row=row.label, dataset=d, protocol=row.protocol,
                                 seeds=" ".join(map(str, row.seeds)),

@@ -76,8 +76,22 @@ def test_compare_puts_another_data_set_beside_the_published_one_and_plots(runs):
     assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_metrics_keep_their_columns_in_the_markdown_tables_only(runs):
+    out = runs / "report"
+    assert report.main([str(runs / "runs"), "--out", str(out), "--metrics", "NDCG10,HR10"]) == 0
+    lines = (out / "report.md").read_text().splitlines()
+    assert "| model | amazon HR@10 | amazon NDCG@10 |" in lines
+    assert "| SelfGNN (this port: a) | 0.4000 (+0.0090) | 0.2500 (+0.0100) |" in lines
+    assert ("| model | protocol | seeds | HR@10 | NDCG@10 | p HR@10 vs SelfGNN | "
+            "p NDCG@10 vs SelfGNN |") in lines
+    with open(out / "report.csv", newline="") as f:
+        ours = next(r for r in csv.DictReader(f) if r["row"] == "SelfGNN (this port: a)")
+    assert float(ours["NDCG20"]) == pytest.approx(0.27)
+
+
 @pytest.mark.parametrize("args,message", [
     (["missing"], "no such file or folder"),
+    (["other", "--metrics", "HR10,MRR"], "expected a comma-separated list of HR10, NDCG10"),
     (["empty"], "no results.json"),
     (["other", "--compare", "ml-100k=ml-10m"], "expected DATA=PAPER"),
 ])

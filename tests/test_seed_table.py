@@ -70,6 +70,18 @@ def test_published_rows_come_first_where_the_data_set_is_compared(rows):
     assert len(body) == len(paper) + 4
 
 
+def test_metrics_choose_the_markdown_columns_and_the_csv_keeps_all(rows):
+    full, full_csv = seed_table.build(rows, {"d": "movielens"})
+    lines, out_csv = seed_table.build(rows, {"d": "movielens"}, ("HR10", "NDCG10"))
+    assert lines[3] == ("| model | protocol | seeds | HR@10 | NDCG@10 | p HR@10 vs SelfGNN | "
+                        "p NDCG@10 vs SelfGNN |")
+    def cells(line):
+        return [c.strip() for c in line.strip().strip("|").split("|")]
+    for short, long in zip(lines[5:], full[5:]):  # each row without its @20 cells
+        assert cells(short) == cells(long)[:5] + cells(long)[7:]
+    assert len(lines) == len(full) and out_csv == full_csv
+
+
 def test_markdown_page_states_the_protocols_and_the_sources(rows):
     lines, _ = seed_table.build(rows, {"d": "movielens"})
     text = seed_table.markdown(rows, {"d": "movielens"}, lines)
