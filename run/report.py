@@ -67,7 +67,7 @@ def describe(path):
 def table(runs, compare, metrics=METRICS):
     """(data sets, Markdown lines, CSV rows) of the paper-style table; `compare` maps a
     run's data set to the published one to put beside it (default: the same name). The
-    Markdown columns are `metrics`'; the CSV rows hold all of METRICS."""
+    Markdown columns are those of `metrics`; the CSV rows hold all of METRICS."""
     datasets = list(dict.fromkeys(run["dataset"] for run in runs))
     paper = {d: compare.get(d, d) for d in datasets}
     rows = []  # (label, source, {dataset: values})
