@@ -108,8 +108,9 @@ def table(runs, compare, metrics=METRICS):
     return datasets, tables.markdown(head, md_rows), out_csv
 
 
-def markdown(runs, compare, seed_lines=(), metrics=METRICS):
-    datasets, lines, _ = table(runs, compare, metrics)
+def markdown(runs, compare, datasets, lines, seed_lines=()):
+    """The report page: the table (`table`'s data sets and Markdown lines), the protocol
+    of each run, the table across seeds and the sources."""
     missing = [d for d in datasets if not published.load(compare.get(d, d))]
     text = ["# This port beside the published numbers", "",
             "Cells of this port's rows: the value, then (in brackets) its difference to the "
@@ -231,8 +232,9 @@ def main(argv=None):
         text = seed_table.markdown(seeds, compare, seed_lines)
         tables.write_csv(stem + ".csv", seed_rows)
     else:
-        text = markdown(runs, compare, seed_lines, metrics)
-        tables.write_csv(stem + ".csv", table(runs, compare)[2])
+        datasets, lines, out_csv = table(runs, compare, metrics)
+        text = markdown(runs, compare, datasets, lines, seed_lines)
+        tables.write_csv(stem + ".csv", out_csv)
         tables.write_csv(stem + "_seeds.csv", seed_rows)
     with open(stem + ".md", "w", encoding="utf-8") as f:
         f.write(text)
