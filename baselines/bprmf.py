@@ -84,8 +84,9 @@ class BPRMF(Baseline):
                                   ("item_embedding", self.item_embedding)],
                                  lr=self.config["lr"], decay=1.0, decay_step=1)
         ids = tf.TensorSpec([None], tf.int32)
-        self._train_step = tf.function(self._step, input_signature=[ids, ids, ids])
-        self._score = tf.function(self._scores,
+        self._train_step = tf.function(self._step, input_signature=[ids, ids, ids],
+                                       autograph=False)
+        self._score = tf.function(self._scores, autograph=False,
                                   input_signature=[ids, tf.TensorSpec([None, None], tf.int32)])
 
     def embeddings(self):

@@ -79,7 +79,8 @@ class GRU4Rec(NextItemBaseline):
 
     def __init__(self, data, config, seed):
         super().__init__(data, config, seed)
-        self._train_step = tf.function(self._step, input_signature=[self.ids_spec] * 2)
+        self._train_step = tf.function(self._step, input_signature=[self.ids_spec] * 2,
+                                       autograph=False)
 
     def make_net(self, config):
         return GRU4RecNet(self.data.num_items, config, self.seed)

@@ -129,7 +129,8 @@ class SASRec(NextItemBaseline):
     def __init__(self, data, config, seed):
         super().__init__(data, config, seed)
         self._keys = training_pair_keys(data.train_matrix)                      # sorted u * I + i
-        self._train_step = tf.function(self._step, input_signature=[self.ids_spec] * 3)
+        self._train_step = tf.function(self._step, input_signature=[self.ids_spec] * 3,
+                                       autograph=False)
 
     def make_net(self, config):
         return SASRecNet(self.data.num_items, config, self.seed)

@@ -80,7 +80,7 @@ class NextItemBaseline(Baseline):
         self.users, self.inputs, self.targets = next_item_windows(data.train_sequences,
                                                                   c["maxlen"])
         self.ids_spec = tf.TensorSpec([None, None], tf.int32)  # [B, <= maxlen]: trim_padding
-        self._score = tf.function(self._candidate_scores, input_signature=[
+        self._score = tf.function(self._candidate_scores, autograph=False, input_signature=[
             self.ids_spec, tf.TensorSpec([None, None], tf.int32)])
 
     def make_net(self, config):

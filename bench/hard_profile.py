@@ -58,7 +58,7 @@ def parts(model, spec):
         nodes = NodeEmbeddings(tuple(user_short), tuple(item_short), final_user, values)
         return model.draw_negatives(nodes, batch)["mined"]                 # [B, K]
 
-    return {name: tf.function(fn, input_signature=spec) for name, fn in
+    return {name: tf.function(fn, input_signature=spec, autograph=False) for name, fn in
             (("graph_stage", graphs), ("item_values", item_values), ("draw", draw))}
 
 

@@ -54,7 +54,7 @@ def replica_gradients(model, variables, batch, replicas, replica=0):
 def replica_step(model, variables, replicas):
     """`replica_gradients` of replica 0 as a tf.function of one padded batch."""
     return tf.function(lambda batch: replica_gradients(model, variables, batch, replicas),
-                       input_signature=[trainer.batch_spec(model.params)])
+                       input_signature=[trainer.batch_spec(model.params)], autograph=False)
 
 
 def measure(trainer_obj, batches, repeats=3):
@@ -63,7 +63,7 @@ def measure(trainer_obj, batches, repeats=3):
     model, variables, g = trainer_obj.model, trainer_obj.variables, trainer_obj.params.graphNum
     tables = [model.uEmbed, model.iEmbed]
 
-    @tf.function
+    @tf.function(autograph=False)
     def graph_step(_):
         with tf.GradientTape() as tape:
             user_short, item_short = model.graph_stage()

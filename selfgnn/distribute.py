@@ -135,12 +135,17 @@ def gather_graphs(block, graphs, rows, width):
 
 
 def finite_update(optimizer, terms, grads):
-    """Applies `grads` only if they and the loss terms are all finite; returns the flag."""
+    """Applies `grads` only if they and the loss terms are all finite; returns the flag.
+
+    An explicit `tf.cond`: the training steps are traced without AutoGraph."""
     tensors = list(terms.values()) + [tf.convert_to_tensor(g) for g in grads if g is not None]
     finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(t)) for t in tensors])
-    if finite:
+
+    def apply():
         optimizer.apply_gradients(grads)
-    return finite
+        return finite
+
+    return tf.cond(finite, apply, lambda: finite)
 
 
 def distributed_train_step(strategy, model, optimizer, variables):

@@ -21,9 +21,10 @@ class Evaluator:
         scores = self._scores
         if params.strategy != "default":
             scores = distribute.distributed_test_scores(strategy, model, scores)
-        self.eval_nodes = tf.function(lambda: model.node_embeddings(training=False))
+        self.eval_nodes = tf.function(lambda: model.node_embeddings(training=False),
+                                      autograph=False)
         d, b, length = params.latdim, params.batch, params.pos_length
-        self.test_scores = tf.function(scores, input_signature=[
+        self.test_scores = tf.function(scores, autograph=False, input_signature=[
             tf.TensorSpec([None, d]), tf.TensorSpec([None, d]),  # final user, item [N, d]
             tf.TensorSpec([b], tf.int32), tf.TensorSpec([b, params.testSize], tf.int32),
             tf.TensorSpec([b, length], tf.int32), tf.TensorSpec([b, length], tf.float32)])

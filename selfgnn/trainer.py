@@ -69,8 +69,10 @@ class Trainer:
         if p.strategy != "default":
             step = distribute.distributed_train_step(self.strategy, self.model, self.optimizer,
                                                      self.variables)
+        # No AutoGraph: the step has no tensor-dependent Python control flow, and converting
+        # its source took more than half of the first step's time on tiny data.
         self.train_step = tf.function(step, input_signature=[batch_spec(p)],
-                                      jit_compile=p.jit_compile or None)
+                                      jit_compile=p.jit_compile or None, autograph=False)
         self.evaluator = evaluation.Evaluator(p, self.model, self.sampler, self.strategy,
                                               self.log)
         self.eval_nodes, self.test_scores = self.evaluator.eval_nodes, self.evaluator.test_scores
