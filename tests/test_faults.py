@@ -11,6 +11,7 @@ import os
 import re
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -130,16 +131,21 @@ def test_hardgnn_and_selfgnn_presets_do_not_share_a_folder(tiny_data_dir, run):
 
 
 def test_a_second_process_on_the_folder_is_refused(tiny_data_dir, tmp_path):
-    first = main(tiny_data_dir, tmp_path, epoch=3, wait=False)
+    # The first run is far too long to end on its own while the second one starts (3
+    # tiny epochs once did, on an idle machine); it is stopped by SIGTERM afterwards.
+    first = main(tiny_data_dir, tmp_path, epoch=10000, wait=False)
     lock_taken = tmp_path / "tiny" / "config.json"
     deadline = time.time() + 120
     while not lock_taken.exists() and time.time() < deadline and first.poll() is None:
         time.sleep(0.2)
     code, _, err = main(tiny_data_dir, tmp_path, epoch=3)
+    assert first.poll() is None, "the first run ended before the second one was refused"
     assert code == 2
     assert re.search(r"is being written by another process \(pid \d+\); wait for it",
                      one_error(err))
-    assert first.wait(timeout=300) == 0
+    first.send_signal(signal.SIGTERM)
+    first.communicate(timeout=300)
+    assert first.returncode == 128 + signal.SIGTERM
 
 
 def test_lost_json_files_resume_from_latest(tiny_data_dir, run, two_epochs):
