@@ -117,10 +117,24 @@ def run_strategy(data_dir, out_dir, strategy, model, *overrides):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+@pytest.fixture(scope="module")
+def one_device(tiny_data_dir, tmp_path_factory):
+    """model -> its run on the default strategy (one run per model for the module)."""
+    runs = {}
+
+    def get(model):
+        if model not in runs:
+            runs[model] = run_strategy(tiny_data_dir, tmp_path_factory.mktemp("one"), "default",
+                                       model)
+        return runs[model]
+    return get
+
+
 @pytest.mark.parametrize("model,spread", [("selfgnn", True), ("hardgnn", True),
                                           ("selfgnn", False)])
 @pytest.mark.slow
-def test_mirrored_on_two_logical_cpus_matches_one_device(tiny_data_dir, tmp_path, model, spread):
+def test_mirrored_on_two_logical_cpus_matches_one_device(tiny_data_dir, one_device, tmp_path,
+                                                         model, spread):
     """2 epochs on tiny data, dropout on (keepRate 0.5), same seed; with --spread_graphs
     replica 0 propagates graphs 0 and 1 of tiny's 3, replica 1 graph 2, and the test
     pass (outside the replicas, "one") all of them.
@@ -130,7 +144,7 @@ def test_mirrored_on_two_logical_cpus_matches_one_device(tiny_data_dir, tmp_path
     gradients of its query/key layers are float rounding noise, which Adam scales
     to full-size steps on one device and on two alike (they never change a score).
     """
-    one = run_strategy(tiny_data_dir, tmp_path / "one", "default", model)
+    one = one_device(model)
     two = run_strategy(tiny_data_dir, tmp_path / "two", "mirrored", model,
                        f"spread_graphs={spread}")
     assert (one["replicas"], two["replicas"]) == (1, 2)

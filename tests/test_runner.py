@@ -215,14 +215,14 @@ def test_sigterm_through_run_main_exits_143_and_the_same_command_resumes(tiny_da
     def command(out_dir):
         return [sys.executable, os.path.join(ROOT, "run", "main.py"), "--model", "bprmf",
                 "--data_dir", str(tiny_data_dir), "--data", "tiny", "--out_dir", str(out_dir),
-                "--epoch", "200", "--tstEpoch", "50", "--protocol", "clean"]
+                "--epoch", "100", "--tstEpoch", "25", "--protocol", "clean"]
 
     whole = subprocess.run(command(tmp_path / "whole"), capture_output=True, text=True, env=env)
     assert whole.returncode == 0, whole.stderr[-2000:]
     proc = subprocess.Popen(command(tmp_path / "cut"), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=env)
     for line in proc.stdout:
-        if "Epoch 5/200, Train" in line:
+        if "Epoch 5/100, Train" in line:
             proc.send_signal(signal.SIGTERM)
             break
     out, _ = proc.communicate(timeout=300)
